@@ -1,0 +1,54 @@
+import type { FastifyReply, onSendHookHandler } from 'fastify'
+import type { CompiledPolicy } from './compile.ts'
+import { ACAC, ACAO, ACEH } from './headers.ts'
+import { logRefusal } from './log.ts'
+import type { CorsRoute } from './registry.ts'
+
+// Fetch standard, "CORS protocol" / "HTTP responses": headers on the response to an actual request.
+// They go on in onSend, so thrown errors, validation failures, early replies from other hooks and
+// redirects carry them too (rule 7).
+
+/**
+ * The `onSend` hook of one CORS-enabled route. `methods` is set when the policy allows only some
+ * of the route's methods.
+ */
+export function actualHook (route: CorsRoute & { readonly policy: CompiledPolicy }, methods: ReadonlySet<string> | null): onSendHookHandler {
+  const policy = route.policy
+  const vary = policy.varyActual
+  return function corsActual (request, reply, payload, done) {
+    // Rule 4: every response of an origin-dependent route says Vary: Origin, allowed or not.
+    if (vary !== null) vary.addTo(reply)
+    const origin = request.headers.origin
+    // Rule 3: no Origin, no CORS headers.
+    if (origin === undefined) return done(null, payload)
+    if (typeof origin !== 'string') {
+      logRefusal(request, 'malformed_request', route, 'the Origin header is repeated')
+      return done(null, payload)
+    }
+    if (methods !== null && !methods.has(request.method)) {
+      logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`)
+      return done(null, payload)
+    }
+    const allowed = policy.allowsOrigin(origin, request)
+    if (allowed === true) {
+      allow(reply, policy, origin)
+      return done(null, payload)
+    }
+    if (allowed === false) {
+      logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
+      return done(null, payload)
+    }
+    allowed.then((yes) => {
+      if (yes) allow(reply, policy, origin)
+      else logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
+      done(null, payload)
+    })
+  }
+}
+
+/** Rule 1: the allowed origin (or `*`), credentials when the policy has them, the exposed headers. */
+export function allow (reply: FastifyReply, policy: CompiledPolicy, origin: string): void {
+  reply.header(ACAO, policy.isPublic ? '*' : origin)
+  if (policy.credentials) reply.header(ACAC, 'true')
+  if (policy.exposeHeaders !== null) reply.header(ACEH, policy.exposeHeaders)
+}

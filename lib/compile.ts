@@ -1,0 +1,116 @@
+import type { FastifyRequest } from 'fastify'
+import { VARY_ORIGIN, VARY_PREFLIGHT, VARY_PREFLIGHT_WITH_ORIGIN } from './headers.ts'
+import { isSerializedOrigin, OriginMatcher } from './origin.ts'
+import type { CorsOriginFunction, NormalizedPolicy } from './policy.ts'
+import { VaryTokens } from './vary.ts'
+
+/**
+ * A policy turned into what requests need: an origin matcher and header values joined once.
+ * "Nothing to send" is null, so the hot path tests a field instead of a length.
+ */
+export class CompiledPolicy {
+  /** How logs and reports name it: `policy "partners"` or `inline policy of route PUT /me`. */
+  readonly label: string
+  readonly isPublic: boolean
+  readonly credentials: boolean
+  readonly methods: ReadonlySet<string> | null
+  readonly allowHeaders: ReadonlySet<string>
+  readonly anyHeader: boolean
+  readonly exposeHeaders: string | null
+  readonly maxAge: string | null
+  /** `Vary` on actual responses: `Origin`, or null for a public policy. */
+  readonly varyActual: VaryTokens | null
+  readonly varyPreflight: VaryTokens
+  readonly source: NormalizedPolicy
+  readonly #matcher: OriginMatcher | null
+  readonly #originFunction: CorsOriginFunction | null
+
+  constructor (policy: NormalizedPolicy, label: string) {
+    compileCount++
+    const origins = policy.origins
+    this.label = label
+    this.source = policy
+    this.isPublic = origins === '*'
+    this.credentials = policy.credentials
+    this.#originFunction = typeof origins === 'function' ? origins : null
+    this.#matcher = typeof origins === 'object' ? new OriginMatcher(origins.entries, origins.regexps) : null
+    this.methods = policy.methods === null ? null : new Set(policy.methods)
+    this.allowHeaders = new Set(policy.allowHeaders)
+    this.anyHeader = policy.anyHeader
+    this.exposeHeaders = policy.exposeHeaders.length > 0 ? policy.exposeHeaders.join(', ') : null
+    this.maxAge = policy.maxAge === null ? null : String(policy.maxAge)
+    this.varyActual = this.isPublic ? null : new VaryTokens(VARY_ORIGIN)
+    this.varyPreflight = new VaryTokens(this.isPublic ? VARY_PREFLIGHT : VARY_PREFLIGHT_WITH_ORIGIN)
+  }
+
+  /**
+   * Whether `origin` may read responses. A promise only when the policy's origins is a function that
+   * answers with one; a function that throws or rejects means "not allowed", and is logged.
+   */
+  allowsOrigin (origin: string, request: FastifyRequest): boolean | Promise<boolean> {
+    if (this.#matcher !== null) return this.#matcher.matches(origin)
+    if (this.isPublic) return isSerializedOrigin(origin)
+    return this.#askFunction(origin, request)
+  }
+
+  #askFunction (origin: string, request: FastifyRequest): boolean | Promise<boolean> {
+    // The function sees only well-formed origins, and never the opaque null origin (rule 17).
+    if (origin === 'null' || !isSerializedOrigin(origin)) return false
+    const fn = this.#originFunction as CorsOriginFunction
+    const label = this.label
+    let answer: boolean | Promise<boolean>
+    try {
+      answer = fn(origin, request)
+    } catch (err) {
+      logFunctionFailure(request, label, origin, err)
+      return false
+    }
+    if (answer === true) return true
+    if (answer === null || typeof answer !== 'object' || typeof answer.then !== 'function') return false
+    return Promise.resolve(answer).then(
+      (value) => value === true,
+      (err: unknown) => {
+        logFunctionFailure(request, label, origin, err)
+        return false
+      })
+  }
+}
+
+function logFunctionFailure (request: FastifyRequest, policy: string, origin: string, err: unknown): void {
+  request.log.error({ err, cors: { reason: 'origin_function_failed', origin, policy } },
+    'CORS origin function failed; the origin is treated as not allowed')
+}
+
+let compileCount = 0
+
+/** How many policies have been compiled in this process: each distinct policy once, however many routes share it. */
+export function compiledPolicyCount (): number {
+  return compileCount
+}
+
+/**
+ * Compiled policies of one server, shared by all its routes and registrations. The same object is
+ * compiled once; an equal policy written inline on many routes is compiled once too (functions aside,
+ * which have no key).
+ */
+export class PolicyCache {
+  readonly #byObject = new WeakMap<object, CompiledPolicy>()
+  readonly #byKey = new Map<string, CompiledPolicy>()
+
+  compile (declared: object, policy: NormalizedPolicy, label: string): CompiledPolicy {
+    const same = this.#byObject.get(declared)
+    if (same !== undefined) return same
+    const key = typeof policy.origins === 'function' ? null : policyKey(policy)
+    let compiled = key === null ? undefined : this.#byKey.get(key)
+    if (compiled === undefined) {
+      compiled = new CompiledPolicy(policy, label)
+      if (key !== null) this.#byKey.set(key, compiled)
+    }
+    this.#byObject.set(declared, compiled)
+    return compiled
+  }
+}
+
+function policyKey (policy: NormalizedPolicy): string {
+  return JSON.stringify(policy, (_key, value: unknown) => value instanceof RegExp ? String(value) : value)
+}

@@ -1,0 +1,72 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
+import { readOptions, type CorsPluginOptions, type Registration } from './options.ts'
+import { governRoute, isGeneratedRoute } from './routes.ts'
+import { registryOf } from './registry.ts'
+import { ACRM, ORIGIN } from './headers.ts'
+import { answerPreflight } from './preflight.ts'
+import { actualHook } from './actual.ts'
+import { CorsPolicyError, messages } from './errors.ts'
+
+export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
+export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
+export type { CorsRefusalReason } from './log.ts'
+export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
+
+const kRegistration = Symbol('fastify-cors-policy.registration')
+
+type Scope = FastifyInstance & { [kRegistration]?: Registration }
+
+const plugin: FastifyPluginCallback<CorsPluginOptions> = function fastifyCorsPolicy (app, options, done) {
+  const scope = app as Scope
+  if (Object.hasOwn(scope, kRegistration)) {
+    throw new CorsPolicyError([{ where: 'plugin options', path: '', message: messages.registeredTwice }])
+  }
+  const registry = registryOf(app)
+  const registration = readOptions(options, registry.policies)
+  // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
+  scope[kRegistration] = registration
+
+  app.addHook('onRoute', function corsOnRoute (route) {
+    if ((this as Scope)[kRegistration] !== registration || isGeneratedRoute(route)) return
+    governRoute(this, route, registration, registry)
+  })
+
+  // Added now, so it runs before the hooks the application adds after registering the plugin (rule 13).
+  app.addHook('onRequest', function corsPreflight (request, reply, next) {
+    if (request.method !== 'OPTIONS') return next()
+    const origin = request.headers[ORIGIN]
+    const method = request.headers[ACRM]
+    // Plain OPTIONS (rule 14), and OPTIONS on paths the plugin did not generate a route for (rule 12).
+    if (origin === undefined || method === undefined || !isGeneratedRoute(request.routeOptions)) return next()
+    answerPreflight(registry, request, reply, origin, method)
+  })
+
+  const fallback = registration.defaultRoute
+  if (fallback !== null) {
+    // Rule 7: a 404 answered by this scope's not-found handler carries the default policy's headers.
+    const onSendActual = actualHook(fallback, null)
+    app.addHook('onSend', function corsNotFound (request, reply, payload, next) {
+      if (!request.is404 || (this as Scope)[kRegistration] !== registration ||
+        (request.method === 'OPTIONS' && request.headers[ACRM] !== undefined)) return next(null, payload)
+      onSendActual.call(this, request, reply, payload, next)
+    })
+  }
+  done()
+}
+
+/** The plugin. Register it before the routes it governs: `await app.register(cors, options)`. */
+const fastifyCorsPolicy = fp(plugin, { fastify: '5.x', name: 'fastify-cors-policy' })
+export default fastifyCorsPolicy
+export { fastifyCorsPolicy }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's CORS policy: a policy, a policy's name, or false. Leave it out for the scope's default. */
+    cors?: import('./options.ts').CorsRouteOption
+  }
+  interface FastifySchema {
+    /** This route's CORS policy, declared beside its other schemas. Same values as `config.cors`. */
+    cors?: import('./options.ts').CorsRouteOption
+  }
+}

@@ -1,0 +1,256 @@
+import { parse as parseDomain } from 'tldts'
+import { MAX_ORIGIN_LENGTH } from './headers.ts'
+
+// Origins as browsers serialize them (Fetch standard, "origin" / HTML "serialization of an origin"):
+// `scheme://host[:port]`, lower case, no path, the default port left out, or the opaque `null`.
+
+/** One entry of a policy's `origins` list, once checked. */
+export type OriginEntry =
+  | { readonly kind: 'exact', readonly origin: string }
+  /** `https://*.example.com[:port]`: `suffix` is `.example.com[:port]`, what follows the first label. */
+  | { readonly kind: 'subdomains', readonly scheme: 'http' | 'https', readonly suffix: string }
+  /** `http://localhost:*`: `origin` is the entry without `:*`. */
+  | { readonly kind: 'anyPort', readonly origin: string }
+
+const SERIALIZED = 'an origin is scheme://host[:port], as browsers send it'
+const WILDCARD_PLACES = 'a wildcard stands for the first label (https://*.example.com) or for the port (http://localhost:*)'
+
+/**
+ * Checks one configured origin entry. Returns the parsed entry, or a sentence that says what is wrong
+ * with it and how to write it instead.
+ */
+export function parseOriginEntry (entry: string): OriginEntry | string {
+  if (entry === 'null') return { kind: 'exact', origin: 'null' }
+  if (entry === '*') return "is '*' inside a list; write origins: '*' (not in a list) for a public policy"
+  if (entry.length > MAX_ORIGIN_LENGTH) return `is longer than ${MAX_ORIGIN_LENGTH} characters; no browser sends such an origin`
+  const sep = entry.indexOf('://')
+  if (sep <= 0) return `has no scheme; ${SERIALIZED}, e.g. "https://${entry.replace(/^\/*/, '')}"`
+  for (let i = 0; i < entry.length; i++) {
+    const c = entry.charCodeAt(i)
+    if (c > 0x7f) return `has non-ASCII characters; browsers send international names in punycode${suggest(entry)}`
+    if (c < 0x21 || c === 0x7f) return `has white space or control characters; ${SERIALIZED}`
+  }
+  if (entry !== entry.toLowerCase()) return `has upper-case letters; browsers send origins in lower case: "${entry.toLowerCase()}"`
+  const scheme = entry.slice(0, sep)
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) return `has an invalid scheme "${scheme}"; ${SERIALIZED}`
+  const rest = entry.slice(sep + 3)
+  if (rest.includes('@')) return `has user info; browsers never send it in an origin${suggest(entry)}`
+  if (rest.includes('?') || rest.includes('#')) return `has a query or fragment; ${SERIALIZED}${suggest(entry)}`
+  const slash = rest.indexOf('/')
+  if (slash === rest.length - 1 && slash > 0) return `has a trailing slash; write "${entry.slice(0, -1)}"`
+  if (slash >= 0) return `has a path; ${SERIALIZED}${suggest(entry)}`
+
+  const star = rest.indexOf('*')
+  if (star === -1) return checkExact(entry, scheme, rest)
+  if (rest.indexOf('*', star + 1) !== -1) {
+    return rest.startsWith('*.') && rest.endsWith(':*')
+      ? 'combines a subdomain wildcard with a port wildcard; list the ports, e.g. "https://*.example.com:8443"'
+      : `has more than one wildcard; ${WILDCARD_PLACES}`
+  }
+  if (rest.startsWith('*.')) return checkSubdomainPattern(entry, scheme, rest.slice(2))
+  if (rest.endsWith(':*')) {
+    const base = entry.slice(0, -2)
+    const problem = checkExact(base, scheme, rest.slice(0, -2))
+    if (typeof problem === 'string') return problem
+    return base === 'null' ? `is not a valid pattern; ${WILDCARD_PLACES}` : { kind: 'anyPort', origin: base }
+  }
+  return `has a wildcard in the wrong place; ${WILDCARD_PLACES}`
+}
+
+function suggest (entry: string): string {
+  const origin = urlOrigin(entry)
+  return origin === null ? '' : `: write "${origin}"`
+}
+
+function urlOrigin (value: string): string | null {
+  try {
+    const origin = new URL(value).origin
+    return origin === 'null' ? null : origin
+  } catch {
+    return null
+  }
+}
+
+function checkExact (entry: string, scheme: string, hostPort: string): OriginEntry | string {
+  if (scheme === 'http' || scheme === 'https') {
+    const origin = urlOrigin(entry)
+    if (origin === null) return `is not a valid ${scheme} origin; ${SERIALIZED}`
+    if (origin === entry) return { kind: 'exact', origin }
+    const port = /:(\d+)$/.exec(hostPort)?.[1]
+    if (port !== undefined && Number(port) === (scheme === 'https' ? 443 : 80)) {
+      return `has the default port :${port}; browsers leave it out: write "${origin}"`
+    }
+    return `is not in the form browsers send; write "${origin}"`
+  }
+  // Other schemes (capacitor://localhost, chrome-extension://id) have no URL serialization of their
+  // origin, so they are held to the same shape: host in lower case, optional port, nothing else.
+  const parts = splitHostPort(hostPort)
+  if (parts === null || !isHost(hostPort, 0, parts.hostEnd) || !isPort(hostPort, parts.hostEnd, scheme)) {
+    return `is not of the form scheme://host[:port]; ${SERIALIZED}`
+  }
+  return { kind: 'exact', origin: entry }
+}
+
+function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: string): OriginEntry | string {
+  if (scheme !== 'http' && scheme !== 'https') return `is a wildcard pattern for the scheme "${scheme}"; wildcard patterns are for http and https origins`
+  const parsed = checkExact(`${scheme}://${baseWithPort}`, scheme, baseWithPort)
+  if (typeof parsed === 'string') return `has an invalid host after "*.": it ${parsed}`
+  const parts = splitHostPort(baseWithPort) as { hostEnd: number }
+  const base = baseWithPort.slice(0, parts.hostEnd)
+  const info = parseDomain(base, { allowPrivateDomains: true })
+  if (info.isIp === true) return 'puts a wildcard in front of an IP address; list the addresses instead'
+  if (info.publicSuffix === base || info.domain === null) {
+    return `covers the public suffix "${base}", so every site under it could read the responses; ` +
+      `put the wildcard under a domain you own, e.g. "${scheme}://*.example.${base}"`
+  }
+  return { kind: 'subdomains', scheme, suffix: '.' + baseWithPort }
+}
+
+/** Finds where the host ends (at the port's colon, or the end); null when brackets are unbalanced. */
+function splitHostPort (hostPort: string): { hostEnd: number } | null {
+  if (hostPort.charCodeAt(0) === 91 /* [ */) {
+    const close = hostPort.indexOf(']')
+    return close === -1 ? null : { hostEnd: close + 1 }
+  }
+  const colon = hostPort.indexOf(':')
+  return { hostEnd: colon === -1 ? hostPort.length : colon }
+}
+
+function isLabelChar (c: number): boolean {
+  // a-z 0-9 - _ : the characters a serialized host name is made of (punycode for the rest).
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95
+}
+
+/** A host name of non-empty labels, or a bracketed IPv6 address, between `start` and `end`. */
+function isHost (value: string, start: number, end: number): boolean {
+  if (start >= end) return false
+  if (value.charCodeAt(start) === 91 /* [ */) {
+    if (value.charCodeAt(end - 1) !== 93 /* ] */ || end - start < 4) return false
+    for (let i = start + 1; i < end - 1; i++) {
+      const c = value.charCodeAt(i)
+      if (!((c >= 48 && c <= 58) || (c >= 97 && c <= 102) || c === 46)) return false
+    }
+    return true
+  }
+  let labelStart = start
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 46 /* . */) {
+      if (i === labelStart) return false
+      labelStart = i + 1
+    } else if (!isLabelChar(c)) {
+      return false
+    }
+  }
+  return labelStart < end
+}
+
+/** Nothing, or `:` and a port in serialized form: no leading zero, at most 65535, not the scheme's default. */
+function isPort (value: string, colon: number, scheme: string): boolean {
+  const len = value.length
+  if (colon === len) return true
+  if (value.charCodeAt(colon) !== 58 /* : */ || len - colon < 2 || len - colon > 6) return false
+  if (value.charCodeAt(colon + 1) === 48 /* 0 */ && len - colon > 2) return false
+  let port = 0
+  for (let i = colon + 1; i < len; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+    port = port * 10 + c - 48
+  }
+  if (port > 65535) return false
+  return !((scheme === 'https' && port === 443) || (scheme === 'http' && port === 80))
+}
+
+/**
+ * Whether a request's `Origin` value has the serialized form, without allocating. Used before an
+ * origin reaches a RegExp, a function or a public policy; exact and pattern lookups need no such check.
+ */
+export function isSerializedOrigin (value: string): boolean {
+  const len = value.length
+  if (len > MAX_ORIGIN_LENGTH) return false
+  if (value === 'null') return true
+  let i = 0
+  for (; i < len; i++) {
+    const c = value.charCodeAt(i)
+    if (!((c >= 97 && c <= 122) || (i > 0 && ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)))) break
+  }
+  if (i === 0 || value.charCodeAt(i) !== 58 || value.charCodeAt(i + 1) !== 47 || value.charCodeAt(i + 2) !== 47) return false
+  const scheme = value.slice(0, i)
+  const hostStart = i + 3
+  let hostEnd: number
+  if (value.charCodeAt(hostStart) === 91 /* [ */) {
+    const close = value.indexOf(']', hostStart)
+    if (close === -1) return false
+    hostEnd = close + 1
+  } else {
+    hostEnd = value.indexOf(':', hostStart)
+    if (hostEnd === -1) hostEnd = len
+  }
+  return isHost(value, hostStart, hostEnd) && isPort(value, hostEnd, scheme)
+}
+
+/**
+ * Exact origins in a Set, subdomain patterns in a Set of suffixes per scheme, any-port patterns in a
+ * Set of bases: a lookup costs the same however many origins are listed.
+ */
+export class OriginMatcher {
+  readonly #exact: ReadonlySet<string>
+  readonly #https: ReadonlySet<string> | null
+  readonly #http: ReadonlySet<string> | null
+  readonly #anyPort: ReadonlySet<string> | null
+  readonly #regexps: readonly RegExp[] | null
+
+  constructor (entries: readonly OriginEntry[], regexps: readonly RegExp[]) {
+    const exact = new Set<string>()
+    const https = new Set<string>()
+    const http = new Set<string>()
+    const anyPort = new Set<string>()
+    for (const entry of entries) {
+      if (entry.kind === 'exact') exact.add(entry.origin)
+      else if (entry.kind === 'anyPort') anyPort.add(entry.origin)
+      else (entry.scheme === 'https' ? https : http).add(entry.suffix)
+    }
+    this.#exact = exact
+    this.#https = https.size > 0 ? https : null
+    this.#http = http.size > 0 ? http : null
+    this.#anyPort = anyPort.size > 0 ? anyPort : null
+    // Matched against the whole origin, as if wrapped in ^(?:…)$, so a top-level | cannot escape.
+    this.#regexps = regexps.length > 0 ? regexps.map((r) => new RegExp(`^(?:${r.source})$`, r.flags)) : null
+  }
+
+  matches (origin: string): boolean {
+    if (this.#exact.has(origin)) return true
+    if (origin.length > MAX_ORIGIN_LENGTH || origin === 'null') return false
+    if (this.#https !== null && origin.startsWith('https://') && matchesSuffix(this.#https, origin, 8)) return true
+    if (this.#http !== null && origin.startsWith('http://') && matchesSuffix(this.#http, origin, 7)) return true
+    if (this.#anyPort !== null && matchesAnyPort(this.#anyPort, origin)) return true
+    if (this.#regexps !== null && isSerializedOrigin(origin)) {
+      for (const regexp of this.#regexps) if (regexp.test(origin)) return true
+    }
+    return false
+  }
+}
+
+// The suffix after each dot of the host is looked up; the labels before it must be non-empty and
+// made of host characters, so `https://a..example.com` or `https://x, https://a.example.com` never match.
+function matchesSuffix (suffixes: ReadonlySet<string>, origin: string, hostStart: number): boolean {
+  let labelStart = hostStart
+  for (let i = hostStart; i < origin.length; i++) {
+    const c = origin.charCodeAt(i)
+    if (c === 46 /* . */) {
+      if (i === labelStart) return false
+      if (suffixes.has(origin.slice(i))) return true
+      labelStart = i + 1
+    } else if (!isLabelChar(c)) {
+      return false
+    }
+  }
+  return false
+}
+
+function matchesAnyPort (bases: ReadonlySet<string>, origin: string): boolean {
+  if (bases.has(origin)) return true
+  const colon = origin.lastIndexOf(':')
+  if (colon === -1 || !bases.has(origin.slice(0, colon))) return false
+  return isPort(origin, colon, origin.slice(0, origin.indexOf(':')))
+}

@@ -1,0 +1,221 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import type { FastifyRequest } from 'fastify'
+import { describe, type CorsPolicyProblem } from './errors.ts'
+import { parseOriginEntry, type OriginEntry } from './origin.ts'
+
+/** The JSON part of a policy. RegExp and function origins, which JSON Schema cannot describe, are checked beside it. */
+export const CorsPolicySchema = Type.Object({
+  origins: Type.Union([
+    Type.Literal('*'),
+    Type.Array(Type.String(), { description: 'exact origins (https://app.example.com), patterns (https://*.example.com, http://localhost:*) or "null"' }),
+  ], { description: "who may read responses: '*' (anyone, without credentials) or a list" }),
+  credentials: Type.Optional(Type.Boolean({ description: 'send Access-Control-Allow-Credentials: true (cookies, HTTP auth)', default: false })),
+  methods: Type.Optional(Type.Array(Type.String(), { description: 'methods allowed; by default the methods the route is registered for' })),
+  allowHeaders: Type.Optional(Type.Array(Type.String(), { description: "non-safelisted request headers allowed; '*' for any but authorization", default: [] })),
+  exposeHeaders: Type.Optional(Type.Array(Type.String(), { description: 'response headers that scripts may read', default: [] })),
+  maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds a browser may cache a preflight; no header by default' })),
+}, { additionalProperties: false, $id: 'CorsPolicy', title: 'CORS policy' })
+
+export type CorsPolicyJson = Static<typeof CorsPolicySchema>
+
+/** Decides an origin held elsewhere (a database, a tenant list). Throwing or rejecting means "not allowed". */
+export type CorsOriginFunction = (origin: string, request: FastifyRequest) => boolean | Promise<boolean>
+
+/** A CORS policy: the JSON part described by `CorsPolicySchema`, with RegExp and function origins besides. */
+export interface CorsPolicy {
+  /** `'*'`, a list of exact origins and patterns (RegExps allowed in the list), a RegExp written `^…$`, or a function. */
+  origins: '*' | ReadonlyArray<string | RegExp> | RegExp | CorsOriginFunction
+  credentials?: boolean
+  methods?: readonly string[]
+  allowHeaders?: readonly string[]
+  exposeHeaders?: readonly string[]
+  maxAge?: number
+}
+
+/** A policy once checked: what `compile` turns into header values and a matcher. */
+export interface NormalizedPolicy {
+  readonly origins: '*' | { readonly entries: readonly OriginEntry[], readonly regexps: readonly RegExp[] } | CorsOriginFunction
+  readonly credentials: boolean
+  readonly methods: readonly string[] | null
+  /** Lower case, each once, without `'*'`. */
+  readonly allowHeaders: readonly string[]
+  /** `'*'` was listed: any name but authorization. */
+  readonly anyHeader: boolean
+  readonly exposeHeaders: readonly string[]
+  readonly maxAge: number | null
+}
+
+const FIELDS = Object.keys(CorsPolicySchema.properties)
+const shapeCheck = TypeCompiler.Compile(CorsPolicySchema)
+
+// RFC 9110 token: the grammar of method and header names.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// Fetch standard, "forbidden method": a browser never sends these, so listing them is a mistake.
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+
+/**
+ * Checks a policy and returns it normalized, or adds every problem it has to `problems` and returns null.
+ * `where` names the declaration in the messages: `route PUT /me`, `policy "partners"`.
+ */
+export function checkPolicy (value: unknown, where: string, problems: CorsPolicyProblem[]): NormalizedPolicy | null {
+  const before = problems.length
+  const add = (path: string, message: string): void => { problems.push({ where, path, message }) }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof RegExp) {
+    add('', `is ${describe(value)}; a policy is an object such as { origins: ['https://app.example.com'] }`)
+    return null
+  }
+  const policy = value as Record<string, unknown>
+  const origins = policy.origins
+  // The schema checks the other fields' shape; origins, which may be a RegExp or a function, is
+  // checked by checkOrigins, so the schema is shown a stand-in for it.
+  reportShape(Object.hasOwn(policy, 'origins') ? { ...policy, origins: '*' } : policy, add)
+
+  const credentials = policy.credentials === true
+  const normalizedOrigins = checkOrigins(origins, credentials, add)
+  if (origins === '*' && credentials) {
+    add('/credentials', "is true with origins '*'; browsers refuse credentials from a wildcard origin: list the origins instead")
+  }
+  const methods = checkMethods(policy.methods, add)
+  const allowHeaders = checkHeaderNames(policy.allowHeaders, '/allowHeaders', add)
+  const exposeHeaders = checkHeaderNames(policy.exposeHeaders, '/exposeHeaders', add)
+  if (credentials && exposeHeaders?.includes('*')) {
+    add(`/exposeHeaders/${exposeHeaders.indexOf('*')}`, "is '*' with credentials; browsers then read it as a header named \"*\", not as any header: list the names")
+  }
+  if (problems.length > before || normalizedOrigins === null) return null
+
+  const allow = allowHeaders ?? []
+  return Object.freeze({
+    origins: normalizedOrigins,
+    credentials,
+    methods: methods === null ? null : Object.freeze([...new Set(methods)]),
+    allowHeaders: Object.freeze([...new Set(allow.filter((h) => h !== '*').map((h) => h.toLowerCase()))]),
+    anyHeader: allow.includes('*'),
+    exposeHeaders: Object.freeze(dedupeIgnoringCase(exposeHeaders ?? [])),
+    maxAge: typeof policy.maxAge === 'number' ? policy.maxAge : null,
+  })
+}
+
+function dedupeIgnoringCase (names: readonly string[]): string[] {
+  const seen = new Set<string>()
+  return names.filter((name) => {
+    const key = name.toLowerCase()
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+type Add = (path: string, message: string) => void
+
+function reportShape (value: unknown, add: Add): void {
+  const reported = new Set<string>()
+  for (const error of shapeCheck.Errors(value)) {
+    // One message per field: a failed union or array reports its branches and items too.
+    const field = '/' + (error.path.split('/')[1] ?? '')
+    if (reported.has(error.path) || reported.has(field)) continue
+    reported.add(error.path)
+    add(error.path, shapeMessage(error.type, error.path, error.value))
+  }
+}
+
+function shapeMessage (type: ValueErrorType, path: string, value: unknown): string {
+  const field = path.split('/')[1] as string
+  if (type === ValueErrorType.ObjectRequiredProperty) {
+    return "is required: list the origins allowed to read responses, e.g. origins: ['https://app.example.com'], or origins: '*' for a public API"
+  }
+  if (type === ValueErrorType.ObjectAdditionalProperties) {
+    const close = FIELDS.find((f) => f.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
+    return `is not a policy field${close === undefined ? '' : `; did you mean "${close}"?`} (the fields are ${FIELDS.join(', ')})`
+  }
+  switch (field) {
+    case 'credentials':
+      return `is ${describe(value)}; credentials is true or false`
+    case 'maxAge':
+      return `is ${describe(value)}; maxAge is a whole number of seconds from 0 to 86400 (Firefox's cap; Chromium caps at 7200)`
+    default:
+      return path.split('/').length > 2
+        ? `is ${describe(value)}; each item of ${field} is a string`
+        : `is ${describe(value)}; ${field} is a list of strings`
+  }
+}
+
+function checkOrigins (origins: unknown, credentials: boolean, add: Add): NormalizedPolicy['origins'] | null {
+  if (origins === '*') return '*'
+  if (typeof origins === 'function') return origins as CorsOriginFunction
+  if (origins instanceof RegExp) {
+    const problem = regexpProblem(origins)
+    if (problem !== null) add('/origins', problem)
+    return problem === null ? { entries: [], regexps: [origins] } : null
+  }
+  if (!Array.isArray(origins)) {
+    if (origins !== undefined) add('/origins', `is ${describe(origins)}; origins is '*', a list of origins, a RegExp or a function`)
+    return null
+  }
+  if (origins.length === 0) {
+    add('/origins', 'is empty, so no origin could ever be allowed; list origins, or declare cors: false on the route to turn CORS off')
+    return null
+  }
+  const entries: OriginEntry[] = []
+  const regexps: RegExp[] = []
+  let ok = true
+  origins.forEach((origin: unknown, index) => {
+    const path = `/origins/${index}`
+    if (origin instanceof RegExp) {
+      const problem = regexpProblem(origin)
+      if (problem === null) regexps.push(origin)
+      else { add(path, problem); ok = false }
+      return
+    }
+    if (typeof origin !== 'string') {
+      add(path, `is ${describe(origin)}; each origin is a string such as "https://app.example.com" or a RegExp`)
+      ok = false
+      return
+    }
+    const entry = parseOriginEntry(origin)
+    if (typeof entry === 'string') {
+      add(path, `${JSON.stringify(origin)} ${entry}`)
+      ok = false
+    } else if (credentials && entry.kind === 'exact' && entry.origin === 'null') {
+      add(path, '"null" with credentials: sandboxed iframes, file: pages and redirects all share the null origin, so any of them could read credentialed responses; remove "null" or set credentials: false')
+      ok = false
+    } else {
+      entries.push(entry)
+    }
+  })
+  return ok ? { entries, regexps } : null
+}
+
+function regexpProblem (regexp: RegExp): string | null {
+  const source = regexp.source
+  if (regexp.global || regexp.sticky) {
+    return `${String(regexp)} has the ${regexp.global ? 'g' : 'y'} flag, which makes test() stateful so every other request would fail; remove the flag`
+  }
+  if (!source.startsWith('^') || !source.endsWith('$') || source.endsWith('\\$')) {
+    return `${String(regexp)} is not anchored; write it as /^…$/ so it matches whole origins only (an unanchored /example\\.com/ also matches https://example.com.evil.io)`
+  }
+  return null
+}
+
+function checkMethods (methods: unknown, add: Add): string[] | null {
+  if (!Array.isArray(methods)) return null
+  methods.forEach((method: unknown, index) => {
+    if (typeof method !== 'string') return
+    const path = `/methods/${index}`
+    if (!TOKEN.test(method)) add(path, `${JSON.stringify(method)} is not a method name (an HTTP token)`)
+    else if (FORBIDDEN_METHODS.has(method.toUpperCase())) add(path, `${JSON.stringify(method)} is a forbidden method that browsers never send; remove it`)
+    else if (method !== method.toUpperCase()) add(path, `${JSON.stringify(method)} is not upper case; methods compare case-sensitively and routes are upper case: write "${method.toUpperCase()}"`)
+  })
+  return methods as string[]
+}
+
+function checkHeaderNames (names: unknown, field: string, add: Add): string[] | null {
+  if (!Array.isArray(names)) return null
+  names.forEach((name: unknown, index) => {
+    if (typeof name === 'string' && !TOKEN.test(name)) {
+      add(`${field}/${index}`, `${JSON.stringify(name)} is not a valid header name (an HTTP token: letters, digits and !#$%&'*+-.^_\`|~)`)
+    }
+  })
+  return names as string[]
+}

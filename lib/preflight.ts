@@ -1,0 +1,130 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { CompiledPolicy } from './compile.ts'
+import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, VARY_PREFLIGHT_WITH_ORIGIN } from './headers.ts'
+import { logRefusal, type CorsRefusalReason } from './log.ts'
+import type { CorsRegistry, CorsRoute } from './registry.ts'
+import { VaryTokens } from './vary.ts'
+
+// Fetch standard, "CORS-preflight fetch" and "CORS check": what a browser needs to see in the
+// answer to OPTIONS with Origin and Access-Control-Request-Method before it sends the actual request.
+
+const varyWhenNoPolicy = new VaryTokens(VARY_PREFLIGHT_WITH_ORIGIN)
+
+// Fetch standard, "method normalize": browsers upper-case only these; any other method goes out as written.
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
+
+/** Answers a preflight on a path the plugin generated an OPTIONS route for. Sends the reply itself. */
+export function answerPreflight (registry: CorsRegistry, request: FastifyRequest, reply: FastifyReply, origin: unknown, method: unknown): void {
+  if (typeof origin !== 'string' || typeof method !== 'string' || !isToken(method, 0, method.length)) {
+    return refuse(request, reply, null, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
+  }
+  // Rule 8: the route that the actual request will hit decides.
+  let target: CorsRoute | null
+  try {
+    target = registry.findTarget(method, request.url, request.headers.host)
+  } catch {
+    return refuse(request, reply, null, 'malformed_request', 'the URL cannot be routed')
+  }
+  if (target === null) {
+    const upper = method.toUpperCase()
+    const hint = upper !== method && registry.hasMethod(upper) && !NORMALIZED_METHODS.has(upper)
+      ? `; browsers send ${JSON.stringify(method)} as written (they upper-case only DELETE GET HEAD OPTIONS POST PUT): write ${JSON.stringify(upper)} in the page's fetch`
+      : ''
+    return refuse(request, reply, null, 'no_cors_route_for_method', `no route answers ${method} ${request.url}${hint}`)
+  }
+  const policy = target.policy
+  if (policy === null) {
+    return refuse(request, reply, target, 'route_not_cors_enabled', `the route ${target.label} is not CORS-enabled`)
+  }
+  if (policy.methods !== null && !policy.methods.has(method) && !(method === 'HEAD' && policy.methods.has('GET'))) {
+    return refuse(request, reply, target, 'method_not_allowed', `the method ${method} is not in the policy's methods`)
+  }
+  const allowHeaders = checkRequestHeaders(request.headers[ACRH], policy)
+  if (allowHeaders instanceof Refusal) return refuse(request, reply, target, allowHeaders.reason, allowHeaders.detail)
+
+  const allowed = policy.allowsOrigin(origin, request)
+  if (allowed === true) return accept(reply, policy, origin, method, allowHeaders)
+  if (allowed === false) return refuseOrigin(request, reply, target, origin)
+  allowed.then((yes) => {
+    if (yes) accept(reply, policy, origin, method, allowHeaders)
+    else refuseOrigin(request, reply, target, origin)
+  })
+}
+
+/** Rule 10: 204, the origin, the requested method and headers, Max-Age when set. */
+function accept (reply: FastifyReply, policy: CompiledPolicy, origin: string, method: string, allowHeaders: string): void {
+  reply.header(ACAO, policy.isPublic ? '*' : origin)
+  if (policy.credentials) reply.header(ACAC, 'true')
+  reply.header(ACAM, method)
+  if (allowHeaders !== '') reply.header(ACAH, allowHeaders)
+  if (policy.maxAge !== null) reply.header(ACMA, policy.maxAge)
+  policy.varyPreflight.addTo(reply)
+  reply.code(204).send()
+}
+
+function refuseOrigin (request: FastifyRequest, reply: FastifyReply, target: CorsRoute, origin: string): void {
+  refuse(request, reply, target, 'origin_not_allowed', `the origin ${JSON.stringify(origin)} is not allowed`)
+}
+
+/** Rule 11: 403, empty body, no Access-Control-Allow-* header, the same Vary as an accepted preflight. */
+function refuse (request: FastifyRequest, reply: FastifyReply, target: CorsRoute | null, reason: CorsRefusalReason, detail: string): void {
+  logRefusal(request, reason, target, detail)
+  ;(target?.policy?.varyPreflight ?? varyWhenNoPolicy).addTo(reply)
+  reply.code(403).send()
+}
+
+class Refusal {
+  constructor (readonly reason: CorsRefusalReason, readonly detail: string) {}
+}
+
+/**
+ * Rule 9: the names in Access-Control-Request-Headers, lower case and each once, joined for
+ * Access-Control-Allow-Headers; or why they are refused. Items are comma-separated, spaces and tabs
+ * around them and empty items are ignored.
+ */
+export function checkRequestHeaders (value: unknown, policy: CompiledPolicy): string | Refusal {
+  if (value === undefined) return ''
+  if (typeof value !== 'string') return new Refusal('malformed_request', 'the Access-Control-Request-Headers header is repeated')
+  if (value.length > MAX_ACRH_LENGTH) return new Refusal('malformed_request', `Access-Control-Request-Headers is longer than ${MAX_ACRH_LENGTH} characters`)
+  const names: string[] = []
+  let count = 0
+  let start = 0
+  while (start <= value.length) {
+    let end = value.indexOf(',', start)
+    if (end === -1) end = value.length
+    let from = start
+    let to = end
+    while (from < to && isWhitespace(value.charCodeAt(from))) from++
+    while (to > from && isWhitespace(value.charCodeAt(to - 1))) to--
+    start = end + 1
+    if (from === to) continue
+    if (!isToken(value, from, to)) {
+      return new Refusal('malformed_request', `${JSON.stringify(value.slice(from, to))} in Access-Control-Request-Headers is not a header name`)
+    }
+    if (++count > MAX_ACRH_NAMES) return new Refusal('malformed_request', `Access-Control-Request-Headers has more than ${MAX_ACRH_NAMES} names`)
+    const name = value.slice(from, to).toLowerCase()
+    if (!policy.allowHeaders.has(name) && !(policy.anyHeader && name !== 'authorization')) {
+      return new Refusal('header_not_allowed', name === 'authorization' && policy.anyHeader
+        ? "the request header authorization is not allowed: '*' does not cover it, list it by name"
+        : `the request header ${name} is not allowed`)
+    }
+    if (!names.includes(name)) names.push(name)
+  }
+  return names.join(', ')
+}
+
+function isWhitespace (c: number): boolean {
+  return c === 32 || c === 9
+}
+
+// RFC 9110 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
+function isToken (value: string, from: number, to: number): boolean {
+  if (from >= to) return false
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i)
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 33 ||
+      (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 || c === 94 || c === 95 ||
+      c === 96 || c === 124 || c === 126)) return false
+  }
+  return true
+}

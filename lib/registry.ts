@@ -1,0 +1,101 @@
+import FindMyWay from 'find-my-way'
+import type { FastifyInstance } from 'fastify'
+import { PolicyCache, type CompiledPolicy } from './compile.ts'
+
+/** What the plugin knows of one route: the policy that answers for it, or null when CORS is off there. */
+export interface CorsRoute {
+  /** `PUT /me`, for logs. */
+  readonly label: string
+  readonly policy: CompiledPolicy | null
+  /** The policy's name when the route named one (or took a named default); null for inline policies. */
+  readonly policyName: string | null
+}
+
+/** One path (as routes declare it), with every method registered on it. */
+export interface CorsPath {
+  readonly url: string
+  readonly methods: Set<string>
+  /** The `Allow` value for plain OPTIONS, joined once after the last route is added. */
+  allow: string | null
+  /** Which OPTIONS route the plugin generated here: none yet, one for all OPTIONS, or one for preflights only. */
+  generated: 'none' | 'all' | 'preflight'
+}
+
+type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
+
+function noop (): void {}
+
+/**
+ * State shared by every registration of the plugin on one server: sibling scopes share one router,
+ * so they must share the list of paths that have an OPTIONS route and the routes a preflight can target.
+ */
+export class CorsRegistry {
+  readonly policies = new PolicyCache()
+  /** Mirrors the application's router for the routes the plugin governs: (method, URL) → route (rule 8). */
+  readonly #targets: Router
+  /** Methods that have at least one route in #targets: an unknown ACRM is answered without a lookup. */
+  readonly #methods = new Set<string>()
+  readonly #paths: Router
+  #usesHost = false
+
+  constructor (app: FastifyInstance) {
+    const config = app.initialConfig as Record<string, unknown> & { routerOptions?: Record<string, unknown> }
+    const options = config.routerOptions ?? {}
+    const routerOptions = {
+      ignoreTrailingSlash: (options.ignoreTrailingSlash ?? config.ignoreTrailingSlash) === true,
+      ignoreDuplicateSlashes: (options.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes) === true,
+      caseSensitive: (options.caseSensitive ?? config.caseSensitive) !== false,
+      maxParamLength: (options.maxParamLength ?? config.maxParamLength ?? 100) as number,
+      useSemicolonDelimiter: (options.useSemicolonDelimiter ?? config.useSemicolonDelimiter) === true,
+      // The application's router has already accepted these paths.
+      allowUnsafeRegex: true,
+    }
+    this.#targets = FindMyWay(routerOptions)
+    this.#paths = FindMyWay(routerOptions)
+  }
+
+  /**
+   * Records a route as a preflight target. A second route on the same method and path differs only by
+   * constraints that a preflight cannot carry (a version, a custom strategy): the first one answers.
+   */
+  addTarget (method: string, url: string, constraints: Record<string, unknown> | undefined, route: CorsRoute): void {
+    const host = constraints?.host
+    const routeConstraints = host === undefined ? {} : { host }
+    if (host !== undefined) this.#usesHost = true
+    if (this.#targets.findRoute(method as FindMyWay.HTTPMethod, url, routeConstraints) !== null) return
+    this.#targets.on(method as FindMyWay.HTTPMethod, url, { constraints: routeConstraints }, noop, route)
+    this.#methods.add(method)
+  }
+
+  hasMethod (method: string): boolean {
+    return this.#methods.has(method)
+  }
+
+  /** The route the application's router selects for this method and URL, as rule 8 requires. */
+  findTarget (method: string, url: string, host: string | undefined): CorsRoute | null {
+    if (!this.#methods.has(method)) return null
+    const found = this.#targets.find(method as FindMyWay.HTTPMethod, url, this.#usesHost ? { host } : undefined)
+    return found === null ? null : found.store as CorsRoute
+  }
+
+  /** The record of a path, shared by routes that differ only in parameter names. */
+  path (url: string): CorsPath {
+    const found = this.#paths.findRoute('GET', url)
+    if (found !== null) return found.store as CorsPath
+    const path: CorsPath = { url, methods: new Set(), allow: null, generated: 'none' }
+    this.#paths.on('GET', url, noop, path)
+    return path
+  }
+}
+
+const registries = new WeakMap<object, CorsRegistry>()
+
+/** The registry of the server this instance belongs to. */
+export function registryOf (app: FastifyInstance): CorsRegistry {
+  let registry = registries.get(app.server)
+  if (registry === undefined) {
+    registry = new CorsRegistry(app)
+    registries.set(app.server, registry)
+  }
+  return registry
+}

@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler } from 'fastify'
+import { actualHook } from './actual.ts'
+import type { CompiledPolicy } from './compile.ts'
+import { CorsPolicyError } from './errors.ts'
+import { ACRM, ALLOW, ORIGIN } from './headers.ts'
+import { resolveRoutePolicy, type Registration } from './options.ts'
+import type { CorsPath, CorsRegistry, CorsRoute } from './registry.ts'
+
+const kGenerated = Symbol('fastify-cors-policy.generated')
+
+/** Route constraint that lets the generated OPTIONS route live beside an application's own OPTIONS route. */
+export const PREFLIGHT_CONSTRAINT = 'fastifyCorsPolicyPreflight'
+
+type DeclaredRoute = RouteOptions & { url: string, prefix: string }
+
+export function isGeneratedRoute (route: { config?: unknown }): boolean {
+  return (route.config as Record<symbol, unknown> | undefined)?.[kGenerated] === true
+}
+
+/**
+ * Called from onRoute for each route of a scope this registration governs: resolves the route's
+ * policy, records it as a preflight target, attaches the actual-request hook, and generates the
+ * OPTIONS route of its path when it is the first CORS-enabled route there.
+ */
+export function governRoute (scope: FastifyInstance, route: DeclaredRoute, registration: Registration, registry: CorsRegistry): void {
+  const methods = Array.isArray(route.method) ? route.method : [route.method]
+  const label = `${methods.join(',')} ${route.url}`
+  const schema = route.schema as { cors?: unknown } | undefined
+  const { policy, name } = resolveRoutePolicy(
+    { config: (route.config as { cors?: unknown } | undefined)?.cors, schema: schema?.cors },
+    `route ${label}`, registration, registry.policies)
+  if (schema?.cors !== undefined) {
+    // Kept away from schema compilers and OpenAPI generators; the options are a copy of the
+    // application's, so the HEAD route Fastify derives from them still sees it.
+    const { cors: _cors, ...rest } = schema
+    route.schema = rest
+  }
+
+  const entry: CorsRoute = { label, policy, policyName: name }
+  const path = registry.path(route.url)
+  for (const method of methods) {
+    path.methods.add(method)
+    registry.addTarget(method, route.url, route.constraints, entry)
+  }
+  path.allow = null
+  if (methods.includes('OPTIONS')) yieldPlainOptions(scope, route, path, methods)
+  if (policy === null) return
+
+  route.onSend = appendHook(route.onSend, actualHook({ label, policy, policyName: name }, allowedMethods(methods, policy)))
+  if (path.generated === 'none') generateOptionsRoute(scope, route, path, methods)
+}
+
+/** The route's methods the policy allows, or null when it allows them all (no check per request). */
+function allowedMethods (methods: readonly string[], policy: CompiledPolicy): ReadonlySet<string> | null {
+  const listed = policy.methods
+  if (listed === null) return null
+  const allowed = methods.filter((m) => listed.has(m) || (m === 'HEAD' && listed.has('GET')))
+  return allowed.length === methods.length ? null : new Set(allowed)
+}
+
+function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler[] {
+  if (existing === undefined) return [hook]
+  return Array.isArray(existing) ? [...existing, hook] : [existing, hook]
+}
+
+/**
+ * One OPTIONS route per CORS-enabled path, never a catch-all. It answers every OPTIONS request there,
+ * unless the application has its own OPTIONS route on the path: then it is constrained to preflights.
+ */
+function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, path: CorsPath, methods: readonly string[]): void {
+  const beside = methods.includes('OPTIONS') || scope.hasRoute({ method: 'OPTIONS', url: route.url })
+  if (beside) addPreflightStrategy(scope)
+  path.generated = beside ? 'preflight' : 'all'
+  scope.route({
+    method: 'OPTIONS',
+    // route.url already carries the scope's prefix, which scope.route adds again.
+    url: route.url.slice(route.prefix.length),
+    prefixTrailingSlash: 'slash',
+    constraints: beside ? { [PREFLIGHT_CONSTRAINT]: 'preflight' } : {},
+    config: { [kGenerated]: true } as object,
+    // Hidden from OpenAPI generators (@fastify/swagger honours schema.hide).
+    schema: { hide: true } as object,
+    handler: plainOptionsHandler(path),
+  })
+}
+
+/**
+ * The application declares an OPTIONS route on a path where the plugin already answers all OPTIONS:
+ * the application's route takes plain OPTIONS, the plugin's keeps preflights (rule 14).
+ */
+function yieldPlainOptions (scope: FastifyInstance, route: DeclaredRoute, path: CorsPath, methods: readonly string[]): void {
+  if (path.generated !== 'all') return
+  if (methods.length > 1) {
+    throw new CorsPolicyError([{
+      where: `route ${methods.join(',')} ${route.url}`,
+      path: '',
+      message: 'declares OPTIONS together with other methods on a path whose OPTIONS route the plugin already generated; ' +
+        'declare this OPTIONS route on its own (app.options), or before the other routes of the path',
+    }])
+  }
+  addPreflightStrategy(scope)
+  route.constraints = { ...route.constraints, [PREFLIGHT_CONSTRAINT]: 'plain' }
+}
+
+/** Rule 14: plain OPTIONS gets 204 and the path's methods. */
+function plainOptionsHandler (path: CorsPath) {
+  return function corsPlainOptions (_request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    path.allow ??= allowHeader(path.methods)
+    return reply.code(204).header(ALLOW, path.allow).send()
+  }
+}
+
+function allowHeader (methods: ReadonlySet<string>): string {
+  const all = new Set(methods)
+  if (all.has('GET')) all.add('HEAD')
+  all.add('OPTIONS')
+  return [...all].sort().join(', ')
+}
+
+function addPreflightStrategy (scope: FastifyInstance): void {
+  if (scope.hasConstraintStrategy(PREFLIGHT_CONSTRAINT)) return
+  scope.addConstraintStrategy({
+    name: PREFLIGHT_CONSTRAINT,
+    mustMatchWhenDerived: false,
+    storage () {
+      const stores = new Map<unknown, unknown>()
+      return {
+        get: (value: unknown) => stores.get(value) ?? null,
+        set: (value: unknown, store: unknown) => { stores.set(value, store) },
+      }
+    },
+    deriveConstraint (req: { method?: string, headers: Record<string, unknown> }) {
+      if (req.method !== 'OPTIONS') return undefined
+      return req.headers[ORIGIN] !== undefined && req.headers[ACRM] !== undefined ? 'preflight' : 'plain'
+    },
+  } as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0])
+}
