@@ -1,0 +1,35 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions } from 'fastify'
+import cors, { type CorsPluginOptions } from '../lib/index.ts'
+
+export const APP = 'https://app.example.com'
+export const EVIL = 'https://evil.example'
+
+/** A Fastify app with the plugin registered; `routes` declares the routes after it. */
+export async function build (
+  options: CorsPluginOptions,
+  routes: (app: FastifyInstance) => void,
+  server: FastifyServerOptions = {}
+): Promise<FastifyInstance> {
+  const app = Fastify(server)
+  await app.register(cors, options)
+  routes(app)
+  await app.ready()
+  return app
+}
+
+/** The CORS-relevant headers of a response (Access-Control-*, Vary, Allow), for exact comparison. */
+export function corsHeaders (headers: Record<string, unknown>): Record<string, string> {
+  const picked: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('access-control-') || name === 'vary' || name === 'allow') picked[name] = String(value)
+  }
+  return picked
+}
+
+export function preflight (url: string, origin: string, method: string, requestHeaders?: string): InjectOptions {
+  const headers: Record<string, string> = { origin, 'access-control-request-method': method }
+  if (requestHeaders !== undefined) headers['access-control-request-headers'] = requestHeaders
+  return { method: 'OPTIONS', url, headers }
+}
+
+export const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'
