@@ -37,8 +37,10 @@ export function parseOriginEntry (entry: string): OriginEntry | string {
   if (rest.includes('@')) return `has user info; browsers never send it in an origin${suggest(entry)}`
   if (rest.includes('?') || rest.includes('#')) return `has a query or fragment; ${SERIALIZED}${suggest(entry)}`
   const slash = rest.indexOf('/')
-  if (slash === rest.length - 1 && slash > 0) return `has a trailing slash; write "${entry.slice(0, -1)}"`
-  if (slash >= 0) return `has a path; ${SERIALIZED}${suggest(entry)}`
+  if (slash >= 0) {
+    const what = slash === rest.length - 1 && slash > 0 ? 'has a path (a trailing slash)' : 'has a path'
+    return `${what}; ${SERIALIZED}${suggest(entry)}`
+  }
 
   const star = rest.indexOf('*')
   if (star === -1) return checkExact(entry, scheme, rest)
