@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { readOptions, type CorsPluginOptions, type Registration } from './options.ts'
 import { governRoute, isGeneratedRoute } from './routes.ts'
 import { registryOf } from './registry.ts'
@@ -11,13 +11,16 @@ import { CorsPolicyError, messages } from './errors.ts'
 export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
 export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
 export type { CorsRefusalReason } from './log.ts'
+export { fromFastifyCors, type FastifyCorsOptions, type FromFastifyCorsOptions } from './migrate.ts'
 export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
 
 type Scope = FastifyInstance & { [kRegistration]?: Registration }
 
-const plugin: FastifyPluginCallback<CorsPluginOptions> = function fastifyCorsPolicy (app, options, done) {
+// Async, so that an invalid configuration rejects app.register()/app.ready(): avvio does not catch
+// what a callback plugin throws synchronously, and the process would crash instead.
+const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCorsPolicy (app, options) {
   const scope = app as Scope
   if (Object.hasOwn(scope, kRegistration)) {
     throw new CorsPolicyError([{ where: 'plugin options', path: '', message: messages.registeredTwice }])
@@ -52,7 +55,6 @@ const plugin: FastifyPluginCallback<CorsPluginOptions> = function fastifyCorsPol
       onSendActual.call(this, request, reply, payload, next)
     })
   }
-  done()
 }
 
 /** The plugin. Register it before the routes it governs: `await app.register(cors, options)`. */
