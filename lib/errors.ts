@@ -37,7 +37,7 @@ export const messages = {
     `names the unknown policy ${JSON.stringify(name)}; ` +
     (known.length === 0 ? 'no named policies are registered in this scope (add it under `policies`)' : `known policies: ${known.map((k) => JSON.stringify(k)).join(', ')}`),
   notAPolicy: (value: unknown) =>
-    `cors is ${describe(value)}; a route's cors is a policy object, the name of a policy, or false (leave it out to use the scope's default)`,
+    `is ${describe(value)}; a route's cors is a policy object, the name of a policy, or false (leave it out to use the scope's default)`,
   pluginOptions: (value: unknown) =>
     `are ${describe(value)}; pass an object such as { default: { origins: ['https://app.example.com'] } }`,
   unknownOption: (key: string) =>

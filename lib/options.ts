@@ -49,11 +49,13 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
     if (!OPTION_KEYS.has(key)) problems.push({ where, path: `/${key}`, message: messages.unknownOption(key) })
   }
   const named = new Map<string, CompiledPolicy>()
+  const declaredNames = new Set<string>()
   const policies = record.policies
   if (policies !== undefined && (typeof policies !== 'object' || policies === null || Array.isArray(policies))) {
     problems.push({ where, path: '/policies', message: messages.policiesNotObject(policies) })
   } else if (policies !== undefined) {
     for (const [name, value] of Object.entries(policies)) {
+      declaredNames.add(name)
       const label = `policy ${JSON.stringify(name)}`
       const policy = checkPolicy(value, label, problems)
       if (policy !== null) named.set(name, cache.compile(value as object, policy, label))
@@ -65,15 +67,17 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   const declared = record.default
   if (typeof declared === 'string') {
     const policy = named.get(declared)
-    if (policy === undefined) problems.push({ where, path: '/default', message: messages.unknownName(declared, [...named.keys()]) })
-    else {
+    // A policy declared under that name but invalid has its own problems reported above.
+    if (policy === undefined && !declaredNames.has(declared)) {
+      problems.push({ where, path: '/default', message: messages.unknownName(declared, [...named.keys()]) })
+    } else if (policy !== undefined) {
       defaultName = declared
-      defaultRoute = { label: 'not found', policy, policyName: declared }
+      defaultRoute = { label: 'not found', policy, policyName: declared, policyLabel: `policy ${JSON.stringify(declared)}` }
     }
   } else if (declared !== undefined && declared !== false) {
     const label = 'default policy'
     const policy = checkPolicy(declared, label, problems)
-    if (policy !== null) defaultRoute = { label: 'not found', policy: cache.compile(declared as object, policy, label), policyName: null }
+    if (policy !== null) defaultRoute = { label: 'not found', policy: cache.compile(declared as object, policy, label), policyName: null, policyLabel: label }
   }
   if (problems.length > 0) throw new CorsPolicyError(problems)
   return { named, defaultRoute, defaultName }
@@ -92,6 +96,7 @@ export function resolveRoutePolicy (
   const problem = (message: string): CorsPolicyError => new CorsPolicyError([{ where, path: '', message }])
   if (declared.config !== undefined && declared.schema !== undefined) throw problem(messages.bothDeclared)
   const value = declared.config !== undefined ? declared.config : declared.schema
+  const field = declared.config !== undefined ? 'config.cors' : 'schema.cors'
   if (value === undefined) {
     const fallback = registration.defaultRoute
     return { policy: fallback?.policy ?? null, name: registration.defaultName }
@@ -99,11 +104,11 @@ export function resolveRoutePolicy (
   if (value === false) return { policy: null, name: null }
   if (typeof value === 'string') {
     const policy = registration.named.get(value)
-    if (policy === undefined) throw problem('cors ' + messages.unknownName(value, [...registration.named.keys()]))
+    if (policy === undefined) throw problem(`${field} ${messages.unknownName(value, [...registration.named.keys()])}`)
     return { policy, name: value }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw problem(messages.notAPolicy(value))
+    throw problem(`${field} ${messages.notAPolicy(value)}`)
   }
   const problems: CorsPolicyProblem[] = []
   const policy = checkPolicy(value, where, problems)

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import type { FastifyRequest } from 'fastify'
 import { describe, type CorsPolicyProblem } from './errors.ts'
+import { findMisconfigurations } from './misconfig.ts'
 import { parseOriginEntry, type OriginEntry } from './origin.ts'
 
 /** The JSON part of a policy. RegExp and function origins, which JSON Schema cannot describe, are checked beside it. */
@@ -16,6 +17,7 @@ export const CorsPolicySchema = Type.Object({
   allowHeaders: Type.Optional(Type.Array(Type.String(), { description: "non-safelisted request headers allowed; '*' for any but authorization", default: [] })),
   exposeHeaders: Type.Optional(Type.Array(Type.String(), { description: 'response headers that scripts may read', default: [] })),
   maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds a browser may cache a preflight; no header by default' })),
+  dangerouslyAllowInsecureOrigins: Type.Optional(Type.Boolean({ description: 'allow plain http origins (other than loopback) with credentials, although anyone on the network path can then read credentialed responses', default: false })),
 }, { additionalProperties: false, $id: 'CorsPolicy', title: 'CORS policy' })
 
 export type CorsPolicyJson = Static<typeof CorsPolicySchema>
@@ -32,6 +34,8 @@ export interface CorsPolicy {
   allowHeaders?: readonly string[]
   exposeHeaders?: readonly string[]
   maxAge?: number
+  /** Allows plain `http://` origins other than loopback with credentials, which startup otherwise refuses. */
+  dangerouslyAllowInsecureOrigins?: boolean
 }
 
 /** A policy once checked: what `compile` turns into header values and a matcher. */
@@ -52,6 +56,7 @@ const shapeCheck = TypeCompiler.Compile(CorsPolicySchema)
 
 // RFC 9110 token: the grammar of method and header names.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const TOKEN_RULE = "write it as an HTTP token: letters, digits and !#$%&'*+-.^_`|~, without spaces or separators"
 // Fetch standard, "forbidden method": a browser never sends these, so listing them is a mistake.
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 
@@ -74,6 +79,7 @@ export function checkPolicy (value: unknown, where: string, problems: CorsPolicy
 
   const credentials = policy.credentials === true
   const normalizedOrigins = checkOrigins(origins, credentials, add)
+  findMisconfigurations(policy, add)
   if (origins === '*' && credentials) {
     add('/credentials', "is true with origins '*'; browsers refuse credentials from a wildcard origin: list the origins instead")
   }
@@ -113,7 +119,7 @@ function reportShape (value: unknown, add: Add): void {
   const reported = new Set<string>()
   for (const error of shapeCheck.Errors(value)) {
     // One message per field: a failed union or array reports its branches and items too.
-    const field = '/' + (error.path.split('/')[1] ?? '')
+    const field = error.path.split('/', 2).join('/')
     if (reported.has(error.path) || reported.has(field)) continue
     reported.add(error.path)
     add(error.path, shapeMessage(error.type, error.path, error.value))
@@ -123,15 +129,16 @@ function reportShape (value: unknown, add: Add): void {
 function shapeMessage (type: ValueErrorType, path: string, value: unknown): string {
   const field = path.split('/')[1] as string
   if (type === ValueErrorType.ObjectRequiredProperty) {
-    return "is required: list the origins allowed to read responses, e.g. origins: ['https://app.example.com'], or origins: '*' for a public API"
+    return "is required; list the origins allowed to read responses, e.g. origins: ['https://app.example.com'], or origins: '*' for a public API"
   }
   if (type === ValueErrorType.ObjectAdditionalProperties) {
     const close = FIELDS.find((f) => f.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
-    return `is not a policy field${close === undefined ? '' : `; did you mean "${close}"?`} (the fields are ${FIELDS.join(', ')})`
+    return `is not a policy field; ${close === undefined ? 'remove it' : `did you mean "${close}"?`} (the fields are ${FIELDS.join(', ')})`
   }
   switch (field) {
     case 'credentials':
-      return `is ${describe(value)}; credentials is true or false`
+    case 'dangerouslyAllowInsecureOrigins':
+      return `is ${describe(value)}; ${field} is true or false`
     case 'maxAge':
       return `is ${describe(value)}; maxAge is a whole number of seconds from 0 to 86400 (Firefox's cap; Chromium caps at 7200)`
     default:
@@ -200,10 +207,13 @@ function regexpProblem (regexp: RegExp): string | null {
 
 function checkMethods (methods: unknown, add: Add): string[] | null {
   if (!Array.isArray(methods)) return null
+  if (methods.length === 0) {
+    add('/methods', "is empty, so no request could ever be allowed; leave methods out to allow the route's own methods, or declare cors: false on the route")
+  }
   methods.forEach((method: unknown, index) => {
     if (typeof method !== 'string') return
     const path = `/methods/${index}`
-    if (!TOKEN.test(method)) add(path, `${JSON.stringify(method)} is not a method name (an HTTP token)`)
+    if (!TOKEN.test(method)) add(path, `${JSON.stringify(method)} is not a method name; ${TOKEN_RULE}, e.g. "PATCH"`)
     else if (FORBIDDEN_METHODS.has(method.toUpperCase())) add(path, `${JSON.stringify(method)} is a forbidden method that browsers never send; remove it`)
     else if (method !== method.toUpperCase()) add(path, `${JSON.stringify(method)} is not upper case; methods compare case-sensitively and routes are upper case: write "${method.toUpperCase()}"`)
   })
@@ -214,7 +224,7 @@ function checkHeaderNames (names: unknown, field: string, add: Add): string[] | 
   if (!Array.isArray(names)) return null
   names.forEach((name: unknown, index) => {
     if (typeof name === 'string' && !TOKEN.test(name)) {
-      add(`${field}/${index}`, `${JSON.stringify(name)} is not a valid header name (an HTTP token: letters, digits and !#$%&'*+-.^_\`|~)`)
+      add(`${field}/${index}`, `${JSON.stringify(name)} is not a valid header name; ${TOKEN_RULE}, e.g. "x-request-id"`)
     }
   })
   return names as string[]
