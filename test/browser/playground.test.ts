@@ -1,0 +1,131 @@
+// The playground of `npm start`, opened in Chromium: every scenario button runs, and the page
+// shows the outcome, the preflight and the API's own report that each scenario is there to show.
+import t from 'tap'
+import { startPlayground } from '../../playground/server.ts'
+import { launchBrowser } from './harness.ts'
+
+interface ShownStep { ok: string, preflight: string, outcome: string, seen: string, read: string[], why: string }
+interface ShownCard { outcome: string, badge: string, steps: ShownStep[] }
+
+const browser = await launchBrowser(t)
+if (browser !== null) {
+  const playground = await startPlayground({ pagePort: 0, apiPort: 0 })
+  t.teardown(() => playground.close())
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
+  await page.goto(playground.pageUrl)
+  await page.waitForSelector('body[data-ready="true"]')
+  const PAGE = playground.pageUrl
+
+  /** Clicks the scenario's button, waits for it to finish, and reads what the card shows. */
+  const run = async (id: string): Promise<ShownCard> => {
+    await page.click(`[data-scenario="${id}"] button.run`)
+    await page.waitForSelector(`[data-scenario="${id}"][data-state="done"]`)
+    return page.evaluate((id) => {
+      const card = document.querySelector(`[data-scenario="${id}"]`) as HTMLElement
+      const text = (node: Element | null): string => (node as HTMLElement | null)?.innerText.trim() ?? ''
+      return {
+        outcome: card.dataset.outcome ?? '',
+        badge: text(card.querySelector('.badge')),
+        steps: [...card.querySelectorAll<HTMLElement>('.step')].map((step) => ({
+          ok: step.dataset.ok ?? '',
+          preflight: step.dataset.preflight ?? '',
+          outcome: text(step.querySelector('.outcome')),
+          seen: text(step.querySelector('table.seen tbody')),
+          read: [...step.querySelectorAll('.read')].map(text),
+          why: text(step.querySelector('.why')),
+        })),
+      }
+    }, id)
+  }
+
+  t.test('the page names both origins and draws the simple and the preflighted flow', async (t) => {
+    t.equal(await page.innerText('.origins'), `page ${PAGE}\n→\nAPI ${playground.apiUrl}`)
+    t.equal(await page.locator('.flows svg').count(), 2)
+    t.match(await page.innerText('details.source'), 'playground/api.ts')
+  })
+
+  t.test('simple GET: readable, no preflight, Access-Control-Allow-Origin: *', async (t) => {
+    const card = await run('simple')
+    t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'no', outcome: 'readable · 200 {"hello":"world"}' }] })
+    t.match(card.steps[0]?.seen, 'access-control-allow-origin: *')
+    t.match(card.steps[0]?.why, 'A simple request, so no preflight')
+  })
+
+  t.test('preflighted JSON POST: the preflight is allowed, then the POST is readable', async (t) => {
+    const card = await run('preflight')
+    t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'yes', outcome: /^readable · 201 / }] })
+    t.match(card.steps[0]?.seen, /OPTIONS \/orders[^]*Access-Control-Request-Headers: content-type[^]*204[^]*access-control-allow-headers: content-type[^]*POST \/orders[^]*201/)
+    t.match(card.steps[0]?.why, 'content-type application/json')
+  })
+
+  t.test('blocked origin: the handler ran, no Access-Control-* header came back, the page got a TypeError', async (t) => {
+    const card = await run('blocked')
+    t.match(card, { outcome: 'blocked', steps: [{ ok: 'false', preflight: 'no', outcome: /^blocked TypeError/ }] })
+    t.match(card.steps[0]?.seen, /GET \/partners\/catalog\s+200\s+no Access-Control-\* headers/)
+    t.match(card.steps[0]?.why, `no Access-Control-Allow-Origin for ${PAGE}`)
+  })
+
+  t.test('disallowed header: the preflight is refused with 403 and the GET never goes', async (t) => {
+    const card = await run('header')
+    t.match(card, { outcome: 'blocked', steps: [{ ok: 'false', preflight: 'refused', outcome: /^blocked TypeError/ }] })
+    t.match(card.steps[0]?.seen, /^OPTIONS \/hello[^]*Access-Control-Request-Headers: x-debug\s+403\s+no Access-Control-\* headers$/)
+    t.match(card.steps[0]?.why, 'never sent the GET')
+  })
+
+  t.test('credentialed request: the cookie set by POST /session comes back to GET /me, readable', async (t) => {
+    const card = await run('credentials')
+    t.match(card, {
+      outcome: 'readable',
+      steps: [
+        { ok: 'true', preflight: 'no', outcome: /^readable · 200 \{"signedIn":"guest-/ },
+        { ok: 'true', preflight: 'no', outcome: /^readable · 200 \{"user":"guest-/ },
+      ],
+    })
+    t.match(card.steps[1]?.seen, /GET \/me\s+Cookie: …\s+200\s+access-control-allow-origin: .*\s+access-control-allow-credentials: true/)
+    t.match(card.steps[1]?.why, 'The cookie went along')
+  })
+
+  t.test('credentials with a public policy: the API answers *, which never admits credentials', async (t) => {
+    const card = await run('wildcard')
+    t.match(card, { outcome: 'blocked', steps: [{ ok: 'false', preflight: 'no', outcome: /^blocked TypeError/ }] })
+    t.match(card.steps[0]?.seen, /Cookie: …\s+200\s+access-control-allow-origin: \*/)
+    t.match(card.steps[0]?.why, 'never admits a request with credentials')
+  })
+
+  t.test('exposed header: x-request-id is readable, x-trace-id is null', async (t) => {
+    const card = await run('expose')
+    t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'no' }] })
+    t.same(card.steps[0]?.read, [
+      "response.headers.get('x-request-id') → 'req-7f3a'",
+      "response.headers.get('x-trace-id') → null",
+    ])
+    t.match(card.steps[0]?.seen, 'access-control-expose-headers: x-request-id')
+  })
+
+  t.test('per-route policy: PUT and DELETE on one path, each preflight judged by its own route', async (t) => {
+    const card = await run('per-route')
+    t.match(card, {
+      outcome: 'mixed',
+      badge: 'PUT READABLE · DELETE BLOCKED',
+      steps: [
+        { ok: 'true', preflight: 'yes', outcome: 'readable · 200 {"name":"kettle"}' },
+        { ok: 'false', preflight: 'refused', outcome: /^blocked TypeError/ },
+      ],
+    })
+    t.match(card.steps[1]?.why, "the DELETE route's policy refused the preflight (403)")
+  })
+
+  t.test('running a preflighted scenario again within 5 s reuses the cached preflight', async (t) => {
+    const card = await run('preflight')
+    t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'cached' }] })
+    t.match(card.steps[0]?.why, 'reused its cached preflight answer')
+  })
+
+  t.test('the page ran without script errors', async (t) => {
+    // Chromium reports each blocked request in the console: expected, and nothing else.
+    t.same(errors.filter((text) => !text.includes('has been blocked by CORS policy') && text !== 'Failed to load resource: net::ERR_FAILED'), [])
+  })
+}
