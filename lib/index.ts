@@ -42,6 +42,8 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
     const method = request.headers[ACRM]
     // Plain OPTIONS (rule 14), and OPTIONS on paths the plugin did not generate a route for (rule 12).
     if (origin === undefined || method === undefined || !isGeneratedRoute(request.routeOptions)) return next()
+    // A child scope's own registration answers there, after the hooks the child added before it.
+    if ((this as Scope)[kRegistration] !== registration) return next()
     answerPreflight(registry, request, reply, origin, method)
   })
 

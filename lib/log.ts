@@ -22,7 +22,7 @@ export function logRefusal (request: FastifyRequest, reason: CorsRefusalReason, 
       detail,
       origin: request.headers.origin,
       route: route?.label ?? null,
-      policy: route?.policy?.label ?? null,
+      policy: route?.policyLabel ?? null,
     },
   }, `CORS refused: ${detail}`)
 }

@@ -13,6 +13,7 @@ export type OriginEntry =
   | { readonly kind: 'anyPort', readonly origin: string }
 
 const SERIALIZED = 'an origin is scheme://host[:port], as browsers send it'
+const HOST = 'a host is a name of non-empty labels made of a-z, 0-9, - and _ (punycode for the rest), an IPv4 address or a bracketed IPv6 address'
 const WILDCARD_PLACES = 'a wildcard stands for the first label (https://*.example.com) or for the port (http://localhost:*)'
 
 /**
@@ -24,7 +25,12 @@ export function parseOriginEntry (entry: string): OriginEntry | string {
   if (entry === '*') return "is '*' inside a list; write origins: '*' (not in a list) for a public policy"
   if (entry.length > MAX_ORIGIN_LENGTH) return `is longer than ${MAX_ORIGIN_LENGTH} characters; no browser sends such an origin`
   const sep = entry.indexOf('://')
-  if (sep <= 0) return `has no scheme; ${SERIALIZED}, e.g. "https://${entry.replace(/^\/*/, '')}"`
+  if (sep <= 0) {
+    // `https:app.example.com` lacks only the slashes; `app.example.com` lacks the scheme too.
+    const slashless = /^(https?):\/?(.+)$/.exec(entry)
+    const example = slashless === null ? `https://${entry.replace(/^\/*/, '')}` : `${slashless[1]}://${slashless[2]}`
+    return `does not start with scheme://; ${SERIALIZED}, e.g. "${example}"`
+  }
   for (let i = 0; i < entry.length; i++) {
     const c = entry.charCodeAt(i)
     if (c > 0x7f) return `has non-ASCII characters; browsers send international names in punycode${suggest(entry)}`
@@ -50,12 +56,7 @@ export function parseOriginEntry (entry: string): OriginEntry | string {
       : `has more than one wildcard; ${WILDCARD_PLACES}`
   }
   if (rest.startsWith('*.')) return checkSubdomainPattern(entry, scheme, rest.slice(2))
-  if (rest.endsWith(':*')) {
-    const base = entry.slice(0, -2)
-    const problem = checkExact(base, scheme, rest.slice(0, -2))
-    if (typeof problem === 'string') return problem
-    return base === 'null' ? `is not a valid pattern; ${WILDCARD_PLACES}` : { kind: 'anyPort', origin: base }
-  }
+  if (rest.endsWith(':*')) return checkAnyPortPattern(entry.slice(0, -2), scheme, rest.slice(0, -2))
   return `has a wildcard in the wrong place; ${WILDCARD_PLACES}`
 }
 
@@ -73,30 +74,35 @@ function urlOrigin (value: string): string | null {
   }
 }
 
-function checkExact (entry: string, scheme: string, hostPort: string): OriginEntry | string {
+/** `written` turns a suggested origin back into what the entry should be (a pattern, for a pattern's base). */
+function checkExact (entry: string, scheme: string, hostPort: string, written = (origin: string) => origin): OriginEntry | string {
   if (scheme === 'http' || scheme === 'https') {
     const origin = urlOrigin(entry)
     if (origin === null) return `is not a valid ${scheme} origin; ${SERIALIZED}`
-    if (origin === entry) return { kind: 'exact', origin }
+    if (origin === entry) {
+      // The URL parser keeps empty labels (a..example.com, example.com.) and characters such as ! or $.
+      const host = splitHostPort(hostPort) as { hostEnd: number }
+      return isHost(hostPort, 0, host.hostEnd) ? { kind: 'exact', origin } : `has an invalid host; ${HOST}`
+    }
     const port = /:(\d+)$/.exec(hostPort)?.[1]
     if (port !== undefined && Number(port) === (scheme === 'https' ? 443 : 80)) {
-      return `has the default port :${port}; browsers leave it out: write "${origin}"`
+      return `has the default port :${port}; browsers leave it out: write "${written(origin)}"`
     }
-    return `is not in the form browsers send; write "${origin}"`
+    return `is not in the form browsers send; write "${written(origin)}"`
   }
   // Other schemes (capacitor://localhost, chrome-extension://id) have no URL serialization of their
   // origin, so they are held to the same shape: host in lower case, optional port, nothing else.
   const parts = splitHostPort(hostPort)
   if (parts === null || !isHost(hostPort, 0, parts.hostEnd) || !isPort(hostPort, parts.hostEnd, scheme)) {
-    return `is not of the form scheme://host[:port]; ${SERIALIZED}`
+    return `is not of the form scheme://host[:port]; ${HOST}, and a port is a number up to 65535 without leading zeros`
   }
   return { kind: 'exact', origin: entry }
 }
 
 function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: string): OriginEntry | string {
   if (scheme !== 'http' && scheme !== 'https') return `is a wildcard pattern for the scheme "${scheme}"; wildcard patterns are for http and https origins`
-  const parsed = checkExact(`${scheme}://${baseWithPort}`, scheme, baseWithPort)
-  if (typeof parsed === 'string') return `has an invalid host after "*.": it ${parsed}`
+  const parsed = checkExact(`${scheme}://${baseWithPort}`, scheme, baseWithPort, (origin) => origin.replace('://', '://*.'))
+  if (typeof parsed === 'string') return `is not a valid pattern: after "*.", it ${parsed}`
   const parts = splitHostPort(baseWithPort) as { hostEnd: number }
   const base = baseWithPort.slice(0, parts.hostEnd)
   const info = parseDomain(base, { allowPrivateDomains: true })
@@ -106,6 +112,16 @@ function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: str
       `put the wildcard under a domain you own, e.g. "${scheme}://*.example.${base}"`
   }
   return { kind: 'subdomains', scheme, suffix: '.' + baseWithPort }
+}
+
+function checkAnyPortPattern (base: string, scheme: string, hostPort: string): OriginEntry | string {
+  const parsed = checkExact(base, scheme, hostPort, (origin) => `${origin}:*`)
+  if (typeof parsed === 'string') return `is not a valid pattern: before ":*", it ${parsed}`
+  const hostEnd = (splitHostPort(hostPort) as { hostEnd: number }).hostEnd
+  if (hostEnd < hostPort.length) {
+    return `has a port and a port wildcard; write "${base}" for that port, or "${scheme}://${hostPort.slice(0, hostEnd)}:*" for any port`
+  }
+  return { kind: 'anyPort', origin: base }
 }
 
 /** Finds where the host ends (at the port's colon, or the end); null when brackets are unbalanced. */
@@ -188,7 +204,50 @@ export function isSerializedOrigin (value: string): boolean {
     hostEnd = value.indexOf(':', hostStart)
     if (hostEnd === -1) hostEnd = len
   }
-  return isHost(value, hostStart, hostEnd) && isPort(value, hostEnd, scheme)
+  if (!isHost(value, hostStart, hostEnd) || !isPort(value, hostEnd, scheme)) return false
+  // An IP address is in the one form browsers send (rare enough for the URL parser to check IPv6).
+  if (value.charCodeAt(hostStart) === 91 /* [ */) return isSerializedIPv6(value.slice(hostStart, hostEnd))
+  return (scheme !== 'http' && scheme !== 'https') || isDottedQuadIfNumeric(value, hostStart, hostEnd)
+}
+
+function isSerializedIPv6 (host: string): boolean {
+  try {
+    return new URL(`http://${host}`).host === host
+  } catch {
+    return false
+  }
+}
+
+/**
+ * URL standard, "ends in a number": an http(s) host whose last label is a number is an IPv4 address,
+ * which browsers send as four decimal parts without leading zeros (never `1.2.3.04`, `127.1`, `0x7f.0.0.1`).
+ */
+function isDottedQuadIfNumeric (value: string, start: number, end: number): boolean {
+  let last = end
+  while (last > start && value.charCodeAt(last - 1) !== 46 /* . */) last--
+  if (value.charCodeAt(last) === 48 /* 0 */ && value.charCodeAt(last + 1) === 120 /* x */) return false
+  for (let i = last; i < end; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 48 || c > 57) return true
+  }
+  let parts = 0
+  let part = 0
+  let digits = 0
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 46 : value.charCodeAt(i)
+    if (c === 46) {
+      if (digits === 0 || part > 255) return false
+      parts++
+      part = 0
+      digits = 0
+    } else if (c < 48 || c > 57 || (digits === 1 && part === 0)) {
+      return false
+    } else {
+      part = part * 10 + c - 48
+      digits++
+    }
+  }
+  return parts === 4
 }
 
 /**

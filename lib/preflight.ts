@@ -18,13 +18,9 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
   if (typeof origin !== 'string' || typeof method !== 'string' || !isToken(method, 0, method.length)) {
     return refuse(request, reply, null, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
   }
-  // Rule 8: the route that the actual request will hit decides.
-  let target: CorsRoute | null
-  try {
-    target = registry.findTarget(method, request.url, request.headers.host)
-  } catch {
-    return refuse(request, reply, null, 'malformed_request', 'the URL cannot be routed')
-  }
+  // Rule 8: the route that the actual request will hit decides. The application's router, with the
+  // same options, has already routed this URL here; a URL it cannot route never reaches this hook.
+  const target = registry.findTarget(method, request.url, request.headers.host)
   if (target === null) {
     const upper = method.toUpperCase()
     const hint = upper !== method && registry.hasMethod(upper) && !NORMALIZED_METHODS.has(upper)

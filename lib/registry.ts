@@ -9,6 +9,11 @@ export interface CorsRoute {
   readonly policy: CompiledPolicy | null
   /** The policy's name when the route named one (or took a named default); null for inline policies. */
   readonly policyName: string | null
+  /**
+   * How logs name the policy: `policy "partners"`, `default policy`, `inline policy of route PUT /me`.
+   * Kept per route: equal policies share one compiled policy, which carries the label of the first.
+   */
+  readonly policyLabel: string | null
 }
 
 /** One path (as routes declare it), with every method registered on it. */
@@ -23,7 +28,8 @@ export interface CorsPath {
 
 type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
 
-function noop (): void {}
+// These routers only store routes: find-my-way wants a handler, and none is ever called.
+const NO_HANDLER = Function.prototype as () => void
 
 /**
  * State shared by every registration of the plugin on one server: sibling scopes share one router,
@@ -45,7 +51,7 @@ export class CorsRegistry {
       ignoreTrailingSlash: (options.ignoreTrailingSlash ?? config.ignoreTrailingSlash) === true,
       ignoreDuplicateSlashes: (options.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes) === true,
       caseSensitive: (options.caseSensitive ?? config.caseSensitive) !== false,
-      maxParamLength: (options.maxParamLength ?? config.maxParamLength ?? 100) as number,
+      maxParamLength: (options.maxParamLength ?? config.maxParamLength) as number,
       useSemicolonDelimiter: (options.useSemicolonDelimiter ?? config.useSemicolonDelimiter) === true,
       // The application's router has already accepted these paths.
       allowUnsafeRegex: true,
@@ -63,7 +69,7 @@ export class CorsRegistry {
     const routeConstraints = host === undefined ? {} : { host }
     if (host !== undefined) this.#usesHost = true
     if (this.#targets.findRoute(method as FindMyWay.HTTPMethod, url, routeConstraints) !== null) return
-    this.#targets.on(method as FindMyWay.HTTPMethod, url, { constraints: routeConstraints }, noop, route)
+    this.#targets.on(method as FindMyWay.HTTPMethod, url, { constraints: routeConstraints }, NO_HANDLER, route)
     this.#methods.add(method)
   }
 
@@ -83,7 +89,7 @@ export class CorsRegistry {
     const found = this.#paths.findRoute('GET', url)
     if (found !== null) return found.store as CorsPath
     const path: CorsPath = { url, methods: new Set(), allow: null, generated: 'none' }
-    this.#paths.on('GET', url, noop, path)
+    this.#paths.on('GET', url, NO_HANDLER, path)
     return path
   }
 }

@@ -11,7 +11,7 @@ const kGenerated = Symbol('fastify-cors-policy.generated')
 /** Route constraint that lets the generated OPTIONS route live beside an application's own OPTIONS route. */
 export const PREFLIGHT_CONSTRAINT = 'fastifyCorsPolicyPreflight'
 
-type DeclaredRoute = RouteOptions & { url: string, prefix: string }
+type DeclaredRoute = RouteOptions & { url: string, prefix: string, routePath: string }
 
 export function isGeneratedRoute (route: { config?: unknown }): boolean {
   return (route.config as Record<symbol, unknown> | undefined)?.[kGenerated] === true
@@ -26,9 +26,8 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   const label = `${methods.join(',')} ${route.url}`
   const schema = route.schema as { cors?: unknown } | undefined
-  const { policy, name } = resolveRoutePolicy(
-    { config: (route.config as { cors?: unknown } | undefined)?.cors, schema: schema?.cors },
-    `route ${label}`, registration, registry.policies)
+  const config = (route.config as { cors?: unknown } | undefined)?.cors
+  const { policy, name } = resolveRoutePolicy({ config, schema: schema?.cors }, `route ${label}`, registration, registry.policies)
   if (schema?.cors !== undefined) {
     // Kept away from schema compilers and OpenAPI generators; the options are a copy of the
     // application's, so the HEAD route Fastify derives from them still sees it.
@@ -36,18 +35,41 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     route.schema = rest
   }
 
-  const entry: CorsRoute = { label, policy, policyName: name }
-  const path = registry.path(route.url)
-  for (const method of methods) {
-    path.methods.add(method)
-    registry.addTarget(method, route.url, route.constraints, entry)
+  // Equal policies share one compiled policy and its label: logs name the policy as this route knows it.
+  const inline = config !== undefined || schema?.cors !== undefined
+  const policyLabel = policy === null
+    ? null
+    : name !== null ? `policy ${JSON.stringify(name)}` : inline ? `inline policy of route ${label}` : 'default policy'
+  const entry: CorsRoute = { label, policy, policyName: name, policyLabel }
+  const urls = withTrailingSlashTwin(route)
+  const paths: CorsPath[] = []
+  for (const url of urls) {
+    const path = registry.path(url)
+    for (const method of methods) {
+      path.methods.add(method)
+      registry.addTarget(method, url, route.constraints, entry)
+    }
+    path.allow = null
+    if (methods.includes('OPTIONS')) yieldPlainOptions(scope, route, path, methods)
+    paths.push(path)
   }
-  path.allow = null
-  if (methods.includes('OPTIONS')) yieldPlainOptions(scope, route, path, methods)
   if (policy === null) return
 
-  route.onSend = appendHook(route.onSend, actualHook({ label, policy, policyName: name }, allowedMethods(methods, policy)))
-  if (path.generated === 'none') generateOptionsRoute(scope, route, path, methods)
+  route.onSend = appendHook(route.onSend, actualHook({ ...entry, policy }, allowedMethods(methods, policy)))
+  for (let i = 0; i < urls.length; i++) {
+    const path = paths[i] as CorsPath
+    if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods)
+  }
+}
+
+/**
+ * The URLs a route answers on. Fastify adds a route declared as '/' under a prefix twice, as
+ * `/prefix` and `/prefix/` (prefixTrailingSlash 'both', the default), and runs onRoute for the
+ * first only. A route declared as '' looks the same here; it gets the twin too, which is harmless.
+ */
+function withTrailingSlashTwin (route: DeclaredRoute): readonly string[] {
+  const twin = route.routePath === '' && route.prefix !== '' && (route.prefixTrailingSlash ?? 'both') === 'both'
+  return twin ? [route.url, route.url + '/'] : [route.url]
 }
 
 /** The route's methods the policy allows, or null when it allows them all (no check per request). */
@@ -67,14 +89,14 @@ function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler):
  * One OPTIONS route per CORS-enabled path, never a catch-all. It answers every OPTIONS request there,
  * unless the application has its own OPTIONS route on the path: then it is constrained to preflights.
  */
-function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, path: CorsPath, methods: readonly string[]): void {
-  const beside = methods.includes('OPTIONS') || scope.hasRoute({ method: 'OPTIONS', url: route.url })
+function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, url: string, path: CorsPath, methods: readonly string[]): void {
+  const beside = methods.includes('OPTIONS') || scope.hasRoute({ method: 'OPTIONS', url })
   if (beside) addPreflightStrategy(scope)
   path.generated = beside ? 'preflight' : 'all'
   scope.route({
     method: 'OPTIONS',
     // route.url already carries the scope's prefix, which scope.route adds again.
-    url: route.url.slice(route.prefix.length),
+    url: url.slice(route.prefix.length),
     prefixTrailingSlash: 'slash',
     constraints: beside ? { [PREFLIGHT_CONSTRAINT]: 'preflight' } : {},
     config: { [kGenerated]: true } as object,

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions } from 'fastify'
 import cors, { type CorsPluginOptions } from '../lib/index.ts'
 
@@ -33,3 +34,20 @@ export function preflight (url: string, origin: string, method: string, requestH
 }
 
 export const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'
+
+/** The log lines of an app, parsed: pass `logger` to Fastify, read `lines` after the requests. */
+export function logCapture (level = 'debug'): { logger: { level: string, stream: Writable }, lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line))
+      callback()
+    },
+  })
+  return { logger: { level, stream }, lines }
+}
+
+/** The `cors` objects of the refusal lines logged so far. */
+export function refusals (lines: ReadonlyArray<Record<string, any>>): Array<Record<string, unknown>> {
+  return lines.filter((line) => line.cors !== undefined && line.level === 20).map((line) => line.cors)
+}
