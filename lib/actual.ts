@@ -1,5 +1,5 @@
 import type { FastifyReply, onSendHookHandler } from 'fastify'
-import type { CompiledPolicy } from './compile.ts'
+import type { CompiledPolicy, PolicySlot } from './compile.ts'
 import { ACAC, ACAO, ACEH } from './headers.ts'
 import { logRefusal } from './log.ts'
 import type { CorsRoute } from './registry.ts'
@@ -8,16 +8,14 @@ import type { CorsRoute } from './registry.ts'
 // They go on in onSend, so thrown errors, validation failures, early replies from other hooks and
 // redirects carry them too (rule 7).
 
-/**
- * The `onSend` hook of one CORS-enabled route. `methods` is set when the policy allows only some
- * of the route's methods.
- */
-export function actualHook (route: CorsRoute & { readonly policy: CompiledPolicy }, methods: ReadonlySet<string> | null): onSendHookHandler {
-  const policy = route.policy
-  const vary = policy.varyActual
+/** The `onSend` hook of one CORS-enabled route (or of a scope's not-found handler). */
+export function actualHook (route: CorsRoute & { readonly slot: PolicySlot }): onSendHookHandler {
+  const slot = route.slot
   return function corsActual (request, reply, payload, done) {
+    // Read once: a policy replaced while this request runs is seen whole, old or new.
+    const policy = slot.current
     // Rule 4: every response of an origin-dependent route says Vary: Origin, allowed or not.
-    if (vary !== null) vary.addTo(reply)
+    if (policy.varyActual !== null) policy.varyActual.addTo(reply)
     const origin = request.headers.origin
     // Rule 3: no Origin, no CORS headers.
     if (origin === undefined) return done(null, payload)
@@ -25,8 +23,8 @@ export function actualHook (route: CorsRoute & { readonly policy: CompiledPolicy
       logRefusal(request, 'malformed_request', route, 'the Origin header is repeated')
       return done(null, payload)
     }
-    if (methods !== null && !methods.has(request.method)) {
-      logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`)
+    if (!policy.allowsMethod(request.method)) {
+      logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
       return done(null, payload)
     }
     const allowed = policy.allowsOrigin(origin, request)

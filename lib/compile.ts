@@ -43,6 +43,12 @@ export class CompiledPolicy {
     this.varyPreflight = new VaryTokens(this.isPublic ? VARY_PREFLIGHT : VARY_PREFLIGHT_WITH_ORIGIN)
   }
 
+  /** Whether the policy's `methods` (when set) allow this method; `HEAD` follows `GET` (rule 6). */
+  allowsMethod (method: string): boolean {
+    const methods = this.methods
+    return methods === null || methods.has(method) || (method === 'HEAD' && methods.has('GET'))
+  }
+
   /**
    * Whether `origin` may read responses. A promise only when the policy's origins is a function that
    * answers with one; a function that throws or rejects means "not allowed", and is logged.
@@ -79,6 +85,15 @@ export class CompiledPolicy {
 function logFunctionFailure (request: FastifyRequest, policy: string, origin: string, err: unknown): void {
   request.log.error({ err, cors: { reason: 'origin_function_failed', origin, policy } },
     'CORS origin function failed; the origin is treated as not allowed')
+}
+
+/**
+ * Where a route finds its policy. A named policy's slot is shared by every route that names it, so
+ * replacing the policy is one assignment: each request reads the slot once and sees the whole old
+ * policy or the whole new one, never a mix.
+ */
+export interface PolicySlot {
+  current: CompiledPolicy
 }
 
 let compileCount = 0

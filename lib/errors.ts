@@ -41,7 +41,7 @@ export const messages = {
   pluginOptions: (value: unknown) =>
     `are ${describe(value)}; pass an object such as { default: { origins: ['https://app.example.com'] } }`,
   unknownOption: (key: string) =>
-    `has the unknown option ${JSON.stringify(key)}; the options are default and policies`,
+    `has the unknown option ${JSON.stringify(key)}; the options are default, policies and openapiExtension`,
   policiesNotObject: (value: unknown) =>
     `is ${describe(value)}; policies is an object of name: policy`,
 } as const

@@ -7,11 +7,16 @@ import { ACRM, ORIGIN } from './headers.ts'
 import { answerPreflight } from './preflight.ts'
 import { actualHook } from './actual.ts'
 import { CorsPolicyError, messages } from './errors.ts'
+import { livePolicies, type CorsPolicies } from './live.ts'
+import { formatReport, reportRows, type CorsPolicyReportRow } from './report.ts'
 
 export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
 export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
 export type { CorsRefusalReason } from './log.ts'
 export { fromFastifyCors, type FastifyCorsOptions, type FromFastifyCorsOptions } from './migrate.ts'
+export type { CorsDecision } from './log.ts'
+export type { CorsPolicies } from './live.ts'
+export type { CorsPolicyReportRow, CorsPolicySummary } from './report.ts'
 export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
@@ -47,10 +52,20 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
     answerPreflight(registry, request, reply, origin, method)
   })
 
+  // Fastify refuses a decorator declared twice in one scope only: a child that registers the plugin
+  // again gets its own, over its parent's.
+  app.decorate('corsPolicies', livePolicies(registration, registry))
+  app.decorate('corsPolicyReport', () => reportRows(registry.routes))
+  app.decorate('printCorsPolicies', () => {
+    const table = formatReport(reportRows(registry.routes))
+    process.stdout.write(table)
+    return table
+  })
+
   const fallback = registration.defaultRoute
   if (fallback !== null) {
     // Rule 7: a 404 answered by this scope's not-found handler carries the default policy's headers.
-    const onSendActual = actualHook(fallback, null)
+    const onSendActual = actualHook(fallback)
     app.addHook('onSend', function corsNotFound (request, reply, payload, next) {
       if (!request.is404 || (this as Scope)[kRegistration] !== registration ||
         (request.method === 'OPTIONS' && request.headers[ACRM] !== undefined)) return next(null, payload)
@@ -65,6 +80,14 @@ export default fastifyCorsPolicy
 export { fastifyCorsPolicy }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The named policies of the registration governing this scope; `replace` swaps one in while the app runs. */
+    corsPolicies: CorsPolicies
+    /** Every route the plugin governs on this server with its policy (call after ready). */
+    corsPolicyReport: () => CorsPolicyReportRow[]
+    /** Prints `corsPolicyReport()` as a table to standard output, and returns the text. */
+    printCorsPolicies: () => string
+  }
   interface FastifyContextConfig {
     /** This route's CORS policy: a policy, a policy's name, or false. Leave it out for the scope's default. */
     cors?: import('./options.ts').CorsRouteOption

@@ -11,18 +11,48 @@ export type CorsRefusalReason =
   | 'malformed_request'
   | 'origin_function_failed'
 
+/** A decision of the plugin, as its log lines carry it: nothing downstream parses log text. */
+export interface CorsDecision {
+  allowed: boolean
+  reason: CorsRefusalReason | 'allowed'
+  detail: {
+    /** The decision in a sentence. */
+    message: string
+    origin: string | null
+    /** The refused method (the request's, or the preflight's Access-Control-Request-Method). */
+    method: string | null
+    /** The refused request header, for header_not_allowed and malformed names. */
+    header: string | null
+    /** The route that decided (`PUT /me`, `not found`), null when no route could. */
+    route: string | null
+    /** The policy as the route names it: `policy "partners"`, `default policy`, `inline policy of route PUT /me`. */
+    policy: string | null
+  }
+}
+
 /**
  * Every refusal goes to the request's logger at debug, with what was refused and which policy and
  * route decided, so a developer can see why a browser said no.
  */
-export function logRefusal (request: FastifyRequest, reason: CorsRefusalReason, route: CorsRoute | null, detail: string): void {
-  request.log.debug({
-    cors: {
-      reason,
-      detail,
-      origin: request.headers.origin,
+export function logRefusal (
+  request: FastifyRequest,
+  reason: CorsRefusalReason,
+  route: CorsRoute | null,
+  message: string,
+  subject: { method?: string, header?: string } = {}
+): void {
+  const origin = request.headers.origin
+  const decision: CorsDecision = {
+    allowed: false,
+    reason,
+    detail: {
+      message,
+      origin: typeof origin === 'string' ? origin : null,
+      method: subject.method ?? null,
+      header: subject.header ?? null,
       route: route?.label ?? null,
       policy: route?.policyLabel ?? null,
     },
-  }, `CORS refused: ${detail}`)
+  }
+  request.log.debug({ cors: decision }, `CORS refused: ${message}`)
 }

@@ -1,5 +1,5 @@
-import type { CompiledPolicy, PolicyCache } from './compile.ts'
-import { CorsPolicyError, messages, type CorsPolicyProblem } from './errors.ts'
+import type { PolicyCache, PolicySlot } from './compile.ts'
+import { CorsPolicyError, describe, messages, type CorsPolicyProblem } from './errors.ts'
 import { checkPolicy, type CorsPolicy } from './policy.ts'
 import type { CorsRoute } from './registry.ts'
 
@@ -25,17 +25,21 @@ export interface CorsPluginOptions {
   default?: CorsPolicy | CorsPolicyName | false
   /** Named policies, referenced from routes by name. */
   policies?: { readonly [name: string]: CorsPolicy }
+  /** Describe each route's policy in its OpenAPI operation, as an `x-cors` extension (@fastify/swagger copies it). */
+  openapiExtension?: boolean
 }
 
 /** One registration of the plugin: its named policies and its default, all compiled. */
 export interface Registration {
-  readonly named: ReadonlyMap<string, CompiledPolicy>
+  /** Named policies, each in the slot its routes share (see `PolicySlot`). */
+  readonly named: ReadonlyMap<string, PolicySlot>
   /** The default as a route of its own, for the not-found handler; null without a default. */
-  readonly defaultRoute: (CorsRoute & { readonly policy: CompiledPolicy }) | null
+  readonly defaultRoute: (CorsRoute & { readonly slot: PolicySlot }) | null
   readonly defaultName: string | null
+  readonly openapiExtension: boolean
 }
 
-const OPTION_KEYS = new Set(['default', 'policies'])
+const OPTION_KEYS = new Set(['default', 'policies', 'openapiExtension'])
 
 /** Checks and compiles the plugin options; every problem of every policy is reported in one error. */
 export function readOptions (options: unknown, cache: PolicyCache): Registration {
@@ -48,7 +52,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   for (const key of Object.keys(record)) {
     if (!OPTION_KEYS.has(key)) problems.push({ where, path: `/${key}`, message: messages.unknownOption(key) })
   }
-  const named = new Map<string, CompiledPolicy>()
+  const named = new Map<string, PolicySlot>()
   const declaredNames = new Set<string>()
   const policies = record.policies
   if (policies !== undefined && (typeof policies !== 'object' || policies === null || Array.isArray(policies))) {
@@ -58,7 +62,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
       declaredNames.add(name)
       const label = `policy ${JSON.stringify(name)}`
       const policy = checkPolicy(value, label, problems)
-      if (policy !== null) named.set(name, cache.compile(value as object, policy, label))
+      if (policy !== null) named.set(name, { current: cache.compile(value as object, policy, label) })
     }
   }
 
@@ -66,21 +70,29 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   let defaultName: string | null = null
   const declared = record.default
   if (typeof declared === 'string') {
-    const policy = named.get(declared)
+    const slot = named.get(declared)
     // A policy declared under that name but invalid has its own problems reported above.
-    if (policy === undefined && !declaredNames.has(declared)) {
+    if (slot === undefined && !declaredNames.has(declared)) {
       problems.push({ where, path: '/default', message: messages.unknownName(declared, [...named.keys()]) })
-    } else if (policy !== undefined) {
+    } else if (slot !== undefined) {
       defaultName = declared
-      defaultRoute = { label: 'not found', policy, policyName: declared, policyLabel: `policy ${JSON.stringify(declared)}` }
+      defaultRoute = notFoundRoute(slot, declared, `policy ${JSON.stringify(declared)}`)
     }
   } else if (declared !== undefined && declared !== false) {
     const label = 'default policy'
     const policy = checkPolicy(declared, label, problems)
-    if (policy !== null) defaultRoute = { label: 'not found', policy: cache.compile(declared as object, policy, label), policyName: null, policyLabel: label }
+    if (policy !== null) defaultRoute = notFoundRoute({ current: cache.compile(declared as object, policy, label) }, null, label)
+  }
+  const openapiExtension = record.openapiExtension ?? false
+  if (typeof openapiExtension !== 'boolean') {
+    problems.push({ where, path: '/openapiExtension', message: `is ${describe(openapiExtension)}; openapiExtension is true or false` })
   }
   if (problems.length > 0) throw new CorsPolicyError(problems)
-  return { named, defaultRoute, defaultName }
+  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true }
+}
+
+function notFoundRoute (slot: PolicySlot, policyName: string | null, policyLabel: string): CorsRoute & { readonly slot: PolicySlot } {
+  return { label: 'not found', methods: [], url: '', slot, policyName, policyLabel }
 }
 
 /**
@@ -92,20 +104,19 @@ export function resolveRoutePolicy (
   where: string,
   registration: Registration,
   cache: PolicyCache
-): { policy: CompiledPolicy | null, name: string | null } {
+): { slot: PolicySlot | null, name: string | null } {
   const problem = (message: string): CorsPolicyError => new CorsPolicyError([{ where, path: '', message }])
   if (declared.config !== undefined && declared.schema !== undefined) throw problem(messages.bothDeclared)
   const value = declared.config !== undefined ? declared.config : declared.schema
   const field = declared.config !== undefined ? 'config.cors' : 'schema.cors'
   if (value === undefined) {
-    const fallback = registration.defaultRoute
-    return { policy: fallback?.policy ?? null, name: registration.defaultName }
+    return { slot: registration.defaultRoute?.slot ?? null, name: registration.defaultName }
   }
-  if (value === false) return { policy: null, name: null }
+  if (value === false) return { slot: null, name: null }
   if (typeof value === 'string') {
-    const policy = registration.named.get(value)
-    if (policy === undefined) throw problem(`${field} ${messages.unknownName(value, [...registration.named.keys()])}`)
-    return { policy, name: value }
+    const slot = registration.named.get(value)
+    if (slot === undefined) throw problem(`${field} ${messages.unknownName(value, [...registration.named.keys()])}`)
+    return { slot, name: value }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw problem(`${field} ${messages.notAPolicy(value)}`)
@@ -113,5 +124,5 @@ export function resolveRoutePolicy (
   const problems: CorsPolicyProblem[] = []
   const policy = checkPolicy(value, where, problems)
   if (policy === null) throw new CorsPolicyError(problems)
-  return { policy: cache.compile(value, policy, `inline policy of route ${where.replace(/^route /, '')}`), name: null }
+  return { slot: { current: cache.compile(value, policy, `inline policy of route ${where.replace(/^route /, '')}`) }, name: null }
 }

@@ -16,7 +16,7 @@ const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 /** Answers a preflight on a path the plugin generated an OPTIONS route for. Sends the reply itself. */
 export function answerPreflight (registry: CorsRegistry, request: FastifyRequest, reply: FastifyReply, origin: unknown, method: unknown): void {
   if (typeof origin !== 'string' || typeof method !== 'string' || !isToken(method, 0, method.length)) {
-    return refuse(request, reply, null, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
+    return refuse(request, reply, null, undefined, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
   }
   // Rule 8: the route that the actual request will hit decides. The application's router, with the
   // same options, has already routed this URL here; a URL it cannot route never reaches this hook.
@@ -26,24 +26,27 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
     const hint = upper !== method && registry.hasMethod(upper) && !NORMALIZED_METHODS.has(upper)
       ? `; browsers send ${JSON.stringify(method)} as written (they upper-case only DELETE GET HEAD OPTIONS POST PUT): write ${JSON.stringify(upper)} in the page's fetch`
       : ''
-    return refuse(request, reply, null, 'no_cors_route_for_method', `no route answers ${method} ${request.url}${hint}`)
+    return refuse(request, reply, null, undefined, 'no_cors_route_for_method', `no route answers ${method} ${request.url}${hint}`, { method })
   }
-  const policy = target.policy
-  if (policy === null) {
-    return refuse(request, reply, target, 'route_not_cors_enabled', `the route ${target.label} is not CORS-enabled`)
+  // Read once: a policy replaced while this preflight runs is seen whole, old or new.
+  const policy = target.slot?.current
+  if (policy === undefined) {
+    return refuse(request, reply, target, policy, 'route_not_cors_enabled', `the route ${target.label} is not CORS-enabled`, { method })
   }
-  if (policy.methods !== null && !policy.methods.has(method) && !(method === 'HEAD' && policy.methods.has('GET'))) {
-    return refuse(request, reply, target, 'method_not_allowed', `the method ${method} is not in the policy's methods`)
+  if (!policy.allowsMethod(method)) {
+    return refuse(request, reply, target, policy, 'method_not_allowed', `the method ${method} is not in the policy's methods`, { method })
   }
   const allowHeaders = checkRequestHeaders(request.headers[ACRH], policy)
-  if (allowHeaders instanceof Refusal) return refuse(request, reply, target, allowHeaders.reason, allowHeaders.detail)
+  if (allowHeaders instanceof Refusal) {
+    return refuse(request, reply, target, policy, allowHeaders.reason, allowHeaders.detail, { header: allowHeaders.header })
+  }
 
   const allowed = policy.allowsOrigin(origin, request)
   if (allowed === true) return accept(reply, policy, origin, method, allowHeaders)
-  if (allowed === false) return refuseOrigin(request, reply, target, origin)
+  if (allowed === false) return refuseOrigin(request, reply, target, policy, origin)
   allowed.then((yes) => {
     if (yes) accept(reply, policy, origin, method, allowHeaders)
-    else refuseOrigin(request, reply, target, origin)
+    else refuseOrigin(request, reply, target, policy, origin)
   })
 }
 
@@ -58,19 +61,27 @@ function accept (reply: FastifyReply, policy: CompiledPolicy, origin: string, me
   reply.code(204).send()
 }
 
-function refuseOrigin (request: FastifyRequest, reply: FastifyReply, target: CorsRoute, origin: string): void {
-  refuse(request, reply, target, 'origin_not_allowed', `the origin ${JSON.stringify(origin)} is not allowed`)
+function refuseOrigin (request: FastifyRequest, reply: FastifyReply, target: CorsRoute, policy: CompiledPolicy, origin: string): void {
+  refuse(request, reply, target, policy, 'origin_not_allowed', `the origin ${JSON.stringify(origin)} is not allowed`)
 }
 
 /** Rule 11: 403, empty body, no Access-Control-Allow-* header, the same Vary as an accepted preflight. */
-function refuse (request: FastifyRequest, reply: FastifyReply, target: CorsRoute | null, reason: CorsRefusalReason, detail: string): void {
-  logRefusal(request, reason, target, detail)
-  ;(target?.policy?.varyPreflight ?? varyWhenNoPolicy).addTo(reply)
+function refuse (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: CorsRoute | null,
+  policy: CompiledPolicy | undefined,
+  reason: CorsRefusalReason,
+  message: string,
+  subject?: { method?: string, header?: string }
+): void {
+  logRefusal(request, reason, target, message, subject)
+  ;(policy?.varyPreflight ?? varyWhenNoPolicy).addTo(reply)
   reply.code(403).send()
 }
 
 class Refusal {
-  constructor (readonly reason: CorsRefusalReason, readonly detail: string) {}
+  constructor (readonly reason: CorsRefusalReason, readonly detail: string, readonly header?: string) {}
 }
 
 /**
@@ -95,14 +106,15 @@ export function checkRequestHeaders (value: unknown, policy: CompiledPolicy): st
     start = end + 1
     if (from === to) continue
     if (!isToken(value, from, to)) {
-      return new Refusal('malformed_request', `${JSON.stringify(value.slice(from, to))} in Access-Control-Request-Headers is not a header name`)
+      const header = value.slice(from, to)
+      return new Refusal('malformed_request', `${JSON.stringify(header)} in Access-Control-Request-Headers is not a header name`, header)
     }
     if (++count > MAX_ACRH_NAMES) return new Refusal('malformed_request', `Access-Control-Request-Headers has more than ${MAX_ACRH_NAMES} names`)
     const name = value.slice(from, to).toLowerCase()
     if (!policy.allowHeaders.has(name) && !(policy.anyHeader && name !== 'authorization')) {
       return new Refusal('header_not_allowed', name === 'authorization' && policy.anyHeader
         ? "the request header authorization is not allowed: '*' does not cover it, list it by name"
-        : `the request header ${name} is not allowed`)
+        : `the request header ${name} is not allowed`, name)
     }
     if (!names.includes(name)) names.push(name)
   }
@@ -114,7 +126,7 @@ function isWhitespace (c: number): boolean {
 }
 
 // RFC 9110 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-function isToken (value: string, from: number, to: number): boolean {
+export function isToken (value: string, from: number, to: number): boolean {
   if (from >= to) return false
   for (let i = from; i < to; i++) {
     const c = value.charCodeAt(i)

@@ -1,12 +1,15 @@
 import FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
-import { PolicyCache, type CompiledPolicy } from './compile.ts'
+import { PolicyCache, type PolicySlot } from './compile.ts'
+import type { DerivedSlot } from './schema-headers.ts'
 
-/** What the plugin knows of one route: the policy that answers for it, or null when CORS is off there. */
+/** What the plugin knows of one route: where its policy is, or null when CORS is off there. */
 export interface CorsRoute {
   /** `PUT /me`, for logs. */
   readonly label: string
-  readonly policy: CompiledPolicy | null
+  readonly methods: readonly string[]
+  readonly url: string
+  readonly slot: PolicySlot | null
   /** The policy's name when the route named one (or took a named default); null for inline policies. */
   readonly policyName: string | null
   /**
@@ -37,6 +40,10 @@ const NO_HANDLER = Function.prototype as () => void
  */
 export class CorsRegistry {
   readonly policies = new PolicyCache()
+  /** Every route the plugin governs on this server, in declaration order, for the policy report. */
+  readonly routes: CorsRoute[] = []
+  /** Slots derived from a named policy's slot (headersFromSchema), re-derived when it is replaced. */
+  readonly #derived = new Map<PolicySlot, DerivedSlot[]>()
   /** Mirrors the application's router for the routes the plugin governs: (method, URL) → route (rule 8). */
   readonly #targets: Router
   /** Methods that have at least one route in #targets: an unknown ACRM is answered without a lookup. */
@@ -71,6 +78,15 @@ export class CorsRegistry {
     if (this.#targets.findRoute(method as FindMyWay.HTTPMethod, url, routeConstraints) !== null) return
     this.#targets.on(method as FindMyWay.HTTPMethod, url, { constraints: routeConstraints }, NO_HANDLER, route)
     this.#methods.add(method)
+  }
+
+  derivedSlots (base: PolicySlot): DerivedSlot[] {
+    let derived = this.#derived.get(base)
+    if (derived === undefined) {
+      derived = []
+      this.#derived.set(base, derived)
+    }
+    return derived
   }
 
   hasMethod (method: string): boolean {

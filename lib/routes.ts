@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler } from 'fastify'
 import { actualHook } from './actual.ts'
-import type { CompiledPolicy } from './compile.ts'
+import type { PolicySlot } from './compile.ts'
 import { CorsPolicyError } from './errors.ts'
 import { ACRM, ALLOW, ORIGIN } from './headers.ts'
 import { resolveRoutePolicy, type Registration } from './options.ts'
 import type { CorsPath, CorsRegistry, CorsRoute } from './registry.ts'
+import { summarize } from './report.ts'
+import { schemaHeaderNames, withSchemaHeaders, type DerivedSlot, type SchemaHeaderNames } from './schema-headers.ts'
 
 const kGenerated = Symbol('fastify-cors-policy.generated')
 
@@ -27,20 +29,29 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   const label = `${methods.join(',')} ${route.url}`
   const schema = route.schema as { cors?: unknown } | undefined
   const config = (route.config as { cors?: unknown } | undefined)?.cors
-  const { policy, name } = resolveRoutePolicy({ config, schema: schema?.cors }, `route ${label}`, registration, registry.policies)
+  const resolved = resolveRoutePolicy({ config, schema: schema?.cors }, `route ${label}`, registration, registry.policies)
+  const { name } = resolved
+  let slot = resolved.slot
   if (schema?.cors !== undefined) {
     // Kept away from schema compilers and OpenAPI generators; the options are a copy of the
     // application's, so the HEAD route Fastify derives from them still sees it.
     const { cors: _cors, ...rest } = schema
     route.schema = rest
   }
+  if (slot !== null && slot.current.source.headersFromSchema) {
+    slot = deriveSlot(slot, schemaHeaderNames(route.schema as Record<string, unknown> | undefined, `route ${label}`), registry)
+  }
 
   // Equal policies share one compiled policy and its label: logs name the policy as this route knows it.
   const inline = config !== undefined || schema?.cors !== undefined
-  const policyLabel = policy === null
+  const policyLabel = slot === null
     ? null
     : name !== null ? `policy ${JSON.stringify(name)}` : inline ? `inline policy of route ${label}` : 'default policy'
-  const entry: CorsRoute = { label, policy, policyName: name, policyLabel }
+  const entry: CorsRoute = { label, methods, url: route.url, slot, policyName: name, policyLabel }
+  registry.routes.push(entry)
+  if (registration.openapiExtension && slot !== null) {
+    route.schema = { ...route.schema, 'x-cors': summarize(entry) } as object
+  }
   const urls = withTrailingSlashTwin(route)
   const paths: CorsPath[] = []
   for (const url of urls) {
@@ -53,13 +64,20 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     if (methods.includes('OPTIONS')) yieldPlainOptions(scope, route, path, methods)
     paths.push(path)
   }
-  if (policy === null) return
+  if (slot === null) return
 
-  route.onSend = appendHook(route.onSend, actualHook({ ...entry, policy }, allowedMethods(methods, policy)))
+  route.onSend = appendHook(route.onSend, actualHook({ ...entry, slot }))
   for (let i = 0; i < urls.length; i++) {
     const path = paths[i] as CorsPath
     if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods)
   }
+}
+
+/** A route's own slot for a policy with headersFromSchema, kept in step with the slot it derives from. */
+function deriveSlot (base: PolicySlot, names: SchemaHeaderNames, registry: CorsRegistry): DerivedSlot {
+  const derived: DerivedSlot = { current: withSchemaHeaders(base.current, names, registry.policies), names }
+  registry.derivedSlots(base).push(derived)
+  return derived
 }
 
 /**
@@ -70,14 +88,6 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
 function withTrailingSlashTwin (route: DeclaredRoute): readonly string[] {
   const twin = route.routePath === '' && route.prefix !== '' && (route.prefixTrailingSlash ?? 'both') === 'both'
   return twin ? [route.url, route.url + '/'] : [route.url]
-}
-
-/** The route's methods the policy allows, or null when it allows them all (no check per request). */
-function allowedMethods (methods: readonly string[], policy: CompiledPolicy): ReadonlySet<string> | null {
-  const listed = policy.methods
-  if (listed === null) return null
-  const allowed = methods.filter((m) => listed.has(m) || (m === 'HEAD' && listed.has('GET')))
-  return allowed.length === methods.length ? null : new Set(allowed)
 }
 
 function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler[] {

@@ -47,7 +47,10 @@ export function logCapture (level = 'debug'): { logger: { level: string, stream:
   return { logger: { level, stream }, lines }
 }
 
-/** The `cors` objects of the refusal lines logged so far. */
+/** The refusal decisions logged so far, flattened: reason, detail (the sentence), origin, method, header, route, policy. */
 export function refusals (lines: ReadonlyArray<Record<string, any>>): Array<Record<string, unknown>> {
-  return lines.filter((line) => line.cors !== undefined && line.level === 20).map((line) => line.cors)
+  return lines.filter((line) => line.cors !== undefined && line.level === 20).map((line) => {
+    const { message, ...subject } = line.cors.detail
+    return { allowed: line.cors.allowed, reason: line.cors.reason, detail: message, ...subject }
+  })
 }

@@ -1,0 +1,77 @@
+import type { CompiledPolicy } from './compile.ts'
+import type { CorsRoute } from './registry.ts'
+
+/** One route's CORS policy, as `app.corsPolicyReport()` and the OpenAPI `x-cors` extension describe it. */
+export interface CorsPolicySummary {
+  /** The policy's name, `inline`, `default`, or null when the route is not CORS-enabled. */
+  policy: string | null
+  /** `*`, the listed origins and patterns, RegExps as written, or `function`. */
+  origins: string
+  credentials: boolean
+  /** The methods allowed: the policy's `methods`, or the route's own. */
+  methods: string
+  /** Request headers allowed besides the CORS-safelisted ones. */
+  allowHeaders: string
+  exposeHeaders: string
+  maxAge: number | null
+}
+
+export interface CorsPolicyReportRow extends CorsPolicySummary {
+  method: string
+  path: string
+}
+
+const MAX_LISTED_ORIGINS = 3
+
+/** Describes the policy a route has now (after any live replacement). */
+export function summarize (route: CorsRoute): CorsPolicySummary {
+  const policy = route.slot?.current
+  if (policy === undefined) {
+    return { policy: null, origins: '', credentials: false, methods: '', allowHeaders: '', exposeHeaders: '', maxAge: null }
+  }
+  const source = policy.source
+  return {
+    policy: route.policyName ?? (route.policyLabel === 'default policy' ? 'default' : 'inline'),
+    origins: describeOrigins(policy),
+    credentials: source.credentials,
+    methods: (source.methods ?? route.methods).join(', '),
+    allowHeaders: [...source.allowHeaders, ...(source.anyHeader ? ['* (not authorization)'] : [])].join(', '),
+    exposeHeaders: source.exposeHeaders.join(', '),
+    maxAge: source.maxAge,
+  }
+}
+
+function describeOrigins (policy: CompiledPolicy): string {
+  const origins = policy.source.origins
+  if (origins === '*') return '*'
+  if (typeof origins === 'function') return 'function'
+  const all = [
+    ...origins.entries.map((entry) => entry.kind === 'exact'
+      ? entry.origin
+      : entry.kind === 'anyPort' ? `${entry.origin}:*` : `${entry.scheme}://*${entry.suffix}`),
+    ...origins.regexps.map(String),
+  ]
+  const shown = all.slice(0, MAX_LISTED_ORIGINS).join(', ')
+  return all.length > MAX_LISTED_ORIGINS ? `${shown} (+${all.length - MAX_LISTED_ORIGINS} more)` : shown
+}
+
+export function reportRows (routes: readonly CorsRoute[]): CorsPolicyReportRow[] {
+  return routes.map((route) => ({ method: route.methods.join(', '), path: route.url, ...summarize(route) }))
+}
+
+const COLUMNS: ReadonlyArray<[keyof CorsPolicyReportRow, string]> = [
+  ['method', 'method'], ['path', 'path'], ['policy', 'policy'], ['origins', 'origins'], ['credentials', 'credentials'],
+  ['methods', 'methods'], ['allowHeaders', 'allow headers'], ['exposeHeaders', 'expose headers'], ['maxAge', 'max age'],
+]
+
+/** A plain-text table, one line per route. */
+export function formatReport (rows: readonly CorsPolicyReportRow[]): string {
+  const cells = rows.map((row) => COLUMNS.map(([key]) => {
+    const value = row[key]
+    return value === null ? (key === 'policy' ? 'no CORS' : '-') : value === '' ? '-' : String(value)
+  }))
+  const header = COLUMNS.map(([, title]) => title)
+  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((line) => (line[i] as string).length)))
+  const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd()
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n'
+}
