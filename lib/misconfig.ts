@@ -112,10 +112,20 @@ function regexpAdmitsInsecure (regexp: RegExp): boolean {
       // A group that spans the "://": read the text instead.
       http = /http(?:[^s]|$|s[?*{])/.test(scheme)
     }
-    const host = alternative.slice(sep + 5)
-    if (http && !/^(?:localhost|127\\\.0\\\.0\\\.1|\\\[::1\\\])(?:[:()|$]|$)/.test(host)) return true
+    if (http && !startsWithLoopback(alternative.slice(sep + 5))) return true
   }
   return false
+}
+
+// In a RegExp's source: a loopback name, or a group of them, then a port, a group or the end.
+const LOOPBACK_NAME = /^(?:localhost|127\\\.0\\\.0\\\.1|\\\[::1\\\])$/
+const LOOPBACK_HOST = /^(?:localhost|127\\\.0\\\.0\\\.1|\\\[::1\\\])(?=[:()|$]|$)/
+const HOST_GROUP = /^\((?:\?:)?([^()]*)\)(?=[:()|$]|$)/
+
+function startsWithLoopback (host: string): boolean {
+  if (LOOPBACK_HOST.test(host)) return true
+  const group = HOST_GROUP.exec(host)
+  return group !== null && topLevelAlternatives(group[1] as string).every((name) => LOOPBACK_NAME.test(name))
 }
 
 /** The source split at each `|` outside groups and character classes. */
@@ -125,7 +135,7 @@ function topLevelAlternatives (source: string): string[] {
   let inClass = false
   let start = 0
   for (let i = 0; i < source.length; i++) {
-    const c = source[i]
+    const c = source.charAt(i)
     if (c === '\\') i++
     else if (inClass) inClass = c !== ']'
     else if (c === '[') inClass = true
@@ -148,9 +158,9 @@ function escapeBareDots (source: string): string {
   let fixed = ''
   let inClass = false
   for (let i = 0; i < source.length; i++) {
-    const c = source[i] as string
+    const c = source.charAt(i)
     if (c === '\\') {
-      fixed += c + (source[i + 1] ?? '')
+      fixed += source.slice(i, i + 2)
       i++
       continue
     }
@@ -178,7 +188,7 @@ function withoutOptionals (source: string): string {
   for (let i = 0; i < source.length; i++) {
     const c = source.charAt(i)
     if (c === '\\') {
-      kept += c + source.charAt(i + 1)
+      kept += source.slice(i, i + 2)
       i++
       continue
     }
@@ -186,7 +196,7 @@ function withoutOptionals (source: string): string {
     else if (c === '[') inClass = true
     else if (c === '(') depth++
     else if (c === ')') depth--
-    else if (c === '?' && depth === 0 && i > 0 && !'(*+?}'.includes(source.charAt(i - 1))) continue
+    else if (c === '?' && depth === 0 && !'(*+?}'.includes(source.charAt(i - 1))) continue
     kept += c
   }
   return kept

@@ -17,7 +17,8 @@ export const CorsPolicySchema = Type.Object({
   allowHeaders: Type.Optional(Type.Array(Type.String(), { description: "non-safelisted request headers allowed; '*' for any but authorization", default: [] })),
   exposeHeaders: Type.Optional(Type.Array(Type.String(), { description: 'response headers that scripts may read', default: [] })),
   maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds a browser may cache a preflight; no header by default' })),
-  dangerouslyAllowInsecureOrigins: Type.Optional(Type.Boolean({ description: 'allow plain http origins (other than loopback) with credentials, although anyone on the network path can then read credentialed responses', default: false })),
+  headersFromSchema: Type.Optional(Type.Boolean({ description: "add the header names of the route's schema.headers to allowHeaders and of schema.response[status].headers to exposeHeaders" })),
+  dangerouslyAllowInsecureOrigins: Type.Optional(Type.Boolean({ description: 'allow plain http origins (other than loopback) with credentials, although anyone on the network path can then read credentialed responses' })),
 }, { additionalProperties: false, $id: 'CorsPolicy', title: 'CORS policy' })
 
 export type CorsPolicyJson = Static<typeof CorsPolicySchema>
@@ -34,6 +35,8 @@ export interface CorsPolicy {
   allowHeaders?: readonly string[]
   exposeHeaders?: readonly string[]
   maxAge?: number
+  /** The route's `schema.headers` names join `allowHeaders`, its `schema.response[status].headers` names join `exposeHeaders`. */
+  headersFromSchema?: boolean
   /** Allows plain `http://` origins other than loopback with credentials, which startup otherwise refuses. */
   dangerouslyAllowInsecureOrigins?: boolean
 }
@@ -49,6 +52,7 @@ export interface NormalizedPolicy {
   readonly anyHeader: boolean
   readonly exposeHeaders: readonly string[]
   readonly maxAge: number | null
+  readonly headersFromSchema: boolean
 }
 
 const FIELDS = Object.keys(CorsPolicySchema.properties)
@@ -100,6 +104,7 @@ export function checkPolicy (value: unknown, where: string, problems: CorsPolicy
     anyHeader: allow.includes('*'),
     exposeHeaders: Object.freeze(dedupeIgnoringCase(exposeHeaders ?? [])),
     maxAge: typeof policy.maxAge === 'number' ? policy.maxAge : null,
+    headersFromSchema: policy.headersFromSchema === true,
   })
 }
 
@@ -137,6 +142,7 @@ function shapeMessage (type: ValueErrorType, path: string, value: unknown): stri
   }
   switch (field) {
     case 'credentials':
+    case 'headersFromSchema':
     case 'dangerouslyAllowInsecureOrigins':
       return `is ${describe(value)}; ${field} is true or false`
     case 'maxAge':
