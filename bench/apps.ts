@@ -1,0 +1,119 @@
+// The applications under load: for each scenario, the same routes three times, without CORS, with
+// this plugin, and with @fastify/cors configured to answer the same requests the same way.
+
+import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyPluginCallback } from 'fastify'
+import type { FastifyCorsOptions } from '@fastify/cors'
+import type { CorsPolicy, CorsPluginOptions, CorsRouteOption } from '../lib/index.ts'
+import {
+  ALLOWED_HEADERS, APP_METHODS, APP_PATHS, APP_POLICIES, EXACT_ORIGINS, ONE_ORIGIN, PATTERN_ORIGINS, PATTERN_REGEXPS,
+  appPath, appPolicyName, appPolicyOrigins, appPolicyRegExp, type Contender, type ScenarioName,
+} from './scenarios.ts'
+
+/** Where the plugin comes from: the TypeScript source (through tsx) or the build in dist/. */
+export type PluginSource = 'source' | 'dist'
+
+export type CorsModule =
+  | { readonly kind: 'plugin', readonly plugin: FastifyPluginCallback<CorsPluginOptions> }
+  | { readonly kind: 'fastify-cors', readonly plugin: FastifyPluginCallback<FastifyCorsOptions> }
+  | { readonly kind: 'bare' }
+
+/** Loads the CORS module of a contender; done before the clock for startup starts, and timed apart. */
+export async function loadCors (contender: Contender, source: PluginSource): Promise<CorsModule> {
+  if (contender === 'plugin') {
+    // A variable specifier, so that type-checking does not need a build.
+    const specifier = source === 'dist' ? '../dist/index.js' : '../lib/index.ts'
+    const mod = await import(specifier) as typeof import('../lib/index.ts')
+    return { kind: 'plugin', plugin: mod.default }
+  }
+  if (contender === 'fastify-cors') {
+    const mod = await import('@fastify/cors')
+    return { kind: 'fastify-cors', plugin: mod.default as FastifyPluginCallback<FastifyCorsOptions> }
+  }
+  return { kind: 'bare' }
+}
+
+const hello = async () => ({ hello: 'world' })
+
+/** The list of scenarios 2, 3 and 4b, for each plugin. */
+const LIST_POLICY: CorsPolicy = { origins: [...EXACT_ORIGINS, ...PATTERN_ORIGINS] }
+const LIST_FASTIFY_CORS: Array<string | RegExp> = [...EXACT_ORIGINS, ...PATTERN_REGEXPS]
+
+/** Builds the application of one scenario; `ready()` is the caller's. `onRoute` sees every route added. */
+export async function buildApp (cors: CorsModule, scenario: ScenarioName, onRoute: () => void = () => {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  app.addHook('onRoute', onRoute)
+  switch (scenario) {
+    case 'simple':
+    case 'list-hit':
+    case 'list-miss': {
+      const one = scenario === 'simple'
+      if (cors.kind === 'plugin') await app.register(cors.plugin, { default: one ? { origins: [ONE_ORIGIN] } : LIST_POLICY })
+      // An array even for one origin: the allowed origin is echoed, others get no header, Vary: Origin always.
+      if (cors.kind === 'fastify-cors') await app.register(cors.plugin, { origin: one ? [ONE_ORIGIN] : LIST_FASTIFY_CORS })
+      app.get('/', hello)
+      return app
+    }
+    case 'preflight-1':
+    case 'preflight-1100': {
+      const one = scenario === 'preflight-1'
+      if (cors.kind === 'plugin') {
+        const origins = one ? [ONE_ORIGIN] : LIST_POLICY.origins
+        await app.register(cors.plugin, { default: { origins, allowHeaders: ALLOWED_HEADERS } })
+      }
+      if (cors.kind === 'fastify-cors') {
+        // Strings joined once, its cheapest form; it answers every OPTIONS from its own catch-all route.
+        await app.register(cors.plugin, {
+          origin: one ? [ONE_ORIGIN] : LIST_FASTIFY_CORS,
+          methods: 'GET,HEAD,PUT',
+          allowedHeaders: ALLOWED_HEADERS.join(','),
+        })
+      }
+      app.get('/', hello)
+      app.put('/', hello)
+      // Without CORS, the cheapest answer to OPTIONS: an empty 204 from a route of its own.
+      if (cors.kind === 'bare') app.options('/', (_request, reply) => { reply.code(204).send() })
+      return app
+    }
+    case 'app-500':
+      await buildLargeApp(app, cors)
+      return app
+  }
+}
+
+/**
+ * Scenario 5. The plugin takes 50 named policies and each route names one; @fastify/cors takes
+ * each route's options in `config.cors` (one shared object per policy), which it merges per request.
+ */
+async function buildLargeApp (app: FastifyInstance, cors: CorsModule): Promise<void> {
+  const policies: Record<string, CorsPolicy> = {}
+  const fastifyCorsPolicies: FastifyCorsOptions[] = []
+  for (let k = 0; k < APP_POLICIES; k++) {
+    const credentials = k % 2 === 0
+    policies[appPolicyName(k)] = {
+      origins: appPolicyOrigins(k),
+      credentials,
+      allowHeaders: ALLOWED_HEADERS,
+      exposeHeaders: ['x-total-count'],
+      maxAge: 600,
+    }
+    const [app0, admin] = appPolicyOrigins(k) as [string, string]
+    fastifyCorsPolicies.push({
+      origin: [app0, admin, appPolicyRegExp(k)],
+      credentials,
+      allowedHeaders: ALLOWED_HEADERS.join(','),
+      exposedHeaders: 'x-total-count',
+      maxAge: 600,
+    })
+  }
+  if (cors.kind === 'plugin') await app.register(cors.plugin, { policies })
+  // CORS off unless a route says otherwise.
+  if (cors.kind === 'fastify-cors') await app.register(cors.plugin, { origin: false })
+  for (let i = 0; i < APP_PATHS; i++) {
+    const k = i % APP_POLICIES
+    // @fastify/cors reads its own options from the same config key the plugin types.
+    const config: FastifyContextConfig = cors.kind === 'plugin'
+      ? { cors: appPolicyName(k) }
+      : cors.kind === 'fastify-cors' ? { cors: fastifyCorsPolicies[k] as unknown as CorsRouteOption } : {}
+    for (const method of APP_METHODS) app.route({ method, url: appPath(i), config, handler: hello })
+  }
+}

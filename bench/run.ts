@@ -1,0 +1,80 @@
+// npm run bench [-- options]: the load scenarios and the micro-benchmark; a table in the terminal
+// and bench/results.md. `npm run bench -- --help` lists the options.
+
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { benchFile } from './children.ts'
+import { renderMarkdown, renderTerminal } from './report.ts'
+import { plannedSeconds, runBench, type BenchOptions } from './runner.ts'
+import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from './scenarios.ts'
+
+const USAGE = `npm run bench [-- options]; each option can also be set by the environment variable beside it.
+  --rounds N            BENCH_ROUNDS            rounds per scenario (default 5; a report needs at least 3)
+  --duration S          BENCH_DURATION          seconds per round and contender (default 3)
+  --warmup S            BENCH_WARMUP            seconds of warm-up per server (default 2)
+  --connections N       BENCH_CONNECTIONS       autocannon connections (default 100)
+  --pipelining N        BENCH_PIPELINING        autocannon pipelining (default 10)
+  --scenarios a,b       BENCH_SCENARIOS         among ${SCENARIO_NAMES.join(', ')} (default all)
+  --plugin source|dist  BENCH_PLUGIN            the plugin from lib/ through tsx (default), or the build in dist/
+  --micro-iterations N  BENCH_MICRO_ITERATIONS  calls per micro-benchmark measurement (default 1,000,000)
+  --no-micro                                    skip the micro-benchmark
+  --out FILE                                    where to write the report (default bench/results.md)
+  --no-write                                    write no report
+`
+
+const { values } = parseArgs({
+  options: {
+    help: { type: 'boolean', short: 'h' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    pipelining: { type: 'string' },
+    scenarios: { type: 'string' },
+    plugin: { type: 'string' },
+    'micro-iterations': { type: 'string' },
+    'no-micro': { type: 'boolean' },
+    out: { type: 'string' },
+    'no-write': { type: 'boolean' },
+  },
+})
+
+if (values.help === true) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+
+function number (flag: string | undefined, env: string, fallback: number, min: number): number {
+  const raw = flag ?? process.env[env]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min) throw new Error(`${env.toLowerCase().replace('bench_', '--').replaceAll('_', '-')} (or ${env}) must be a number ≥ ${min}, not ${raw}`)
+  return value
+}
+
+const scenarioList = (values.scenarios ?? process.env.BENCH_SCENARIOS ?? SCENARIO_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+const unknown = scenarioList.filter((s) => !isScenarioName(s))
+if (unknown.length > 0) throw new Error(`unknown scenarios: ${unknown.join(', ')}; the scenarios are ${SCENARIO_NAMES.join(', ')}`)
+const plugin = values.plugin ?? process.env.BENCH_PLUGIN ?? 'source'
+if (plugin !== 'source' && plugin !== 'dist') throw new Error(`--plugin is source or dist, not ${plugin}`)
+
+const options: BenchOptions = {
+  scenarios: scenarioList as ScenarioName[],
+  rounds: Math.round(number(values.rounds, 'BENCH_ROUNDS', 5, 1)),
+  duration: number(values.duration, 'BENCH_DURATION', 3, 0.1),
+  warmup: number(values.warmup, 'BENCH_WARMUP', 2, 0),
+  connections: Math.round(number(values.connections, 'BENCH_CONNECTIONS', 100, 1)),
+  pipelining: Math.round(number(values.pipelining, 'BENCH_PIPELINING', 10, 1)),
+  plugin,
+  micro: values['no-micro'] === true ? false : { iterations: Math.round(number(values['micro-iterations'], 'BENCH_MICRO_ITERATIONS', 1_000_000, 1)) },
+  log: (line) => process.stderr.write(line + '\n'),
+}
+
+process.stderr.write(`about ${Math.ceil(plannedSeconds(options) / 60)} min of load, then the micro-benchmark\n`)
+const results = await runBench(options)
+process.stdout.write('\n' + renderTerminal(results) + '\n')
+if (values['no-write'] !== true) {
+  const out = values.out ?? benchFile('results.md')
+  writeFileSync(out, renderMarkdown(results))
+  process.stderr.write(`\nwritten: ${out}\n`)
+}

@@ -1,0 +1,63 @@
+import t from 'tap'
+import { renderMarkdown, renderTerminal } from '../bench/report.ts'
+import { runBench } from '../bench/runner.ts'
+import { CONTENDERS, CONTENDER_TITLES, SCENARIOS, SCENARIO_NAMES } from '../bench/scenarios.ts'
+
+// The benchmark's smoke test: every scenario, through the code `npm run bench` runs, for a fraction
+// of a second. It proves the bench still runs and each contender answers as its scenario requires;
+// it never looks at timings or ratios, which mean nothing in so short a run.
+
+t.test('every scenario runs, each contender serves its requests without an error, and the report has a row for each', async (t) => {
+  const results = await runBench({
+    scenarios: SCENARIO_NAMES,
+    rounds: 1,
+    duration: 0.1,
+    warmup: 0,
+    connections: 4,
+    pipelining: 1,
+    plugin: 'source',
+    micro: { iterations: 1000 },
+  })
+
+  t.same(results.scenarios.map((s) => s.scenario), SCENARIO_NAMES)
+  for (const scenario of results.scenarios) {
+    t.same(scenario.contenders.map((c) => c.contender), CONTENDERS, `${scenario.scenario}: every contender, in order`)
+    for (const c of scenario.contenders) {
+      const what = `${scenario.scenario}, ${c.contender}`
+      t.equal(c.rounds.length, 1, `${what}: one round`)
+      t.ok(c.requests > 0, `${what}: served requests`)
+      t.same({ errors: c.errors, timeouts: c.timeouts, non2xx: c.non2xx }, { errors: 0, timeouts: 0, non2xx: 0 }, `${what}: no errors`)
+      t.ok(c.rps > 0 && c.p99 >= 0, `${what}: req/s and p99 reported`)
+    }
+  }
+
+  const large = results.scenarios.find((s) => s.scenario === 'app-500')
+  const routes = Object.fromEntries(large?.contenders.map((c) => [c.contender, c.startup?.routes]) ?? [])
+  // 500 routes and 100 derived HEAD routes; the plugin adds one OPTIONS route per path, @fastify/cors one catch-all.
+  t.same(routes, { bare: 600, plugin: 700, 'fastify-cors': 601 }, 'scenario 5: the routes of each app')
+  for (const c of large?.contenders ?? []) {
+    t.ok((c.startup?.readyMs ?? 0) > 0 && (c.startup?.heapUsed ?? 0) > 0, `scenario 5, ${c.contender}: startup and heap reported`)
+  }
+
+  t.same(results.micro?.rows.map((row) => [row.subject, row.ns.length, row.ns.every((ns) => ns > 0)]), [
+    ['OriginMatcher.matches', 3, true],
+    ['OriginMatcher.matches', 3, true],
+    ['OriginMatcher.matches', 3, true],
+    ['OriginMatcher.matches', 3, true],
+    ['checkRequestHeaders', 3, true],
+    ['checkRequestHeaders', 3, true],
+  ], 'micro-benchmark: each case for the three list sizes')
+
+  const markdown = renderMarkdown(results)
+  for (const name of SCENARIO_NAMES) {
+    for (const contender of CONTENDERS) {
+      const row = `| ${SCENARIOS[name].number} | ${name} | ${CONTENDER_TITLES[contender]} |`
+      t.ok(markdown.includes(row), `results.md has the row ${row}`)
+    }
+  }
+  for (const heading of ['## Requests per second', '## Scenario 5: an app of 500 routes', '## Micro-benchmark: ns per call', '## Targets', '## Method']) {
+    t.ok(markdown.includes(`\n${heading}\n`), `results.md has the section ${heading}`)
+  }
+  t.match(markdown, /\| CPU \| .+ \|\n\| cores \| \d+ \|/, 'results.md names the machine')
+  t.match(renderTerminal(results), /simple\s+bare Fastify/, 'the terminal table has the same rows')
+})
