@@ -1,7 +1,7 @@
 import type { FastifyReply, onSendHookHandler } from 'fastify'
 import type { CompiledPolicy, PolicySlot } from './compile.ts'
 import { ACAC, ACAO, ACEH } from './headers.ts'
-import { logRefusal } from './log.ts'
+import { logRefusal, logsRefusals } from './log.ts'
 import type { CorsRoute } from './registry.ts'
 
 // Fetch standard, "CORS protocol" / "HTTP responses": headers on the response to an actual request.
@@ -20,11 +20,11 @@ export function actualHook (route: CorsRoute & { readonly slot: PolicySlot }): o
     // Rule 3: no Origin, no CORS headers.
     if (origin === undefined) return done(null, payload)
     if (typeof origin !== 'string') {
-      logRefusal(request, 'malformed_request', route, 'the Origin header is repeated')
+      if (logsRefusals(request)) logRefusal(request, 'malformed_request', route, 'the Origin header is repeated')
       return done(null, payload)
     }
     if (!policy.allowsMethod(request.method)) {
-      logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
+      if (logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
       return done(null, payload)
     }
     const allowed = policy.allowsOrigin(origin, request)
@@ -33,7 +33,7 @@ export function actualHook (route: CorsRoute & { readonly slot: PolicySlot }): o
       return done(null, payload)
     }
     if (allowed === false) {
-      logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
+      if (logsRefusals(request)) logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
       return done(null, payload)
     }
     allowed.then((yes) => {

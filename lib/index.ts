@@ -45,10 +45,11 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
     if (request.method !== 'OPTIONS') return next()
     const origin = request.headers[ORIGIN]
     const method = request.headers[ACRM]
-    // Plain OPTIONS (rule 14), and OPTIONS on paths the plugin did not generate a route for (rule 12).
-    if (origin === undefined || method === undefined || !isGeneratedRoute(request.routeOptions)) return next()
-    // A child scope's own registration answers there, after the hooks the child added before it.
-    if ((this as Scope)[kRegistration] !== registration) return next()
+    // Plain OPTIONS (rule 14). A child scope's own registration answers there, after the hooks the
+    // child added before it. OPTIONS on paths the plugin did not generate a route for: rule 12.
+    // (request.routeOptions builds an object on each read: it comes last.)
+    if (origin === undefined || method === undefined || (this as Scope)[kRegistration] !== registration ||
+      !isGeneratedRoute(request.routeOptions)) return next()
     answerPreflight(registry, request, reply, origin, method)
   })
 

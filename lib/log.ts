@@ -31,6 +31,16 @@ export interface CorsDecision {
 }
 
 /**
+ * Whether refusals would be logged, so that refused requests build no message when they are not:
+ * pino answers isLevelEnabled; a logger without it (Fastify's disabled one) has one no-op function
+ * for every level below its own, so debug then is trace.
+ */
+export function logsRefusals (request: FastifyRequest): boolean {
+  const log = request.log as FastifyRequest['log'] & { isLevelEnabled?: (level: string) => boolean }
+  return typeof log.isLevelEnabled === 'function' ? log.isLevelEnabled('debug') : log.debug !== log.trace
+}
+
+/**
  * Every refusal goes to the request's logger at debug, with what was refused and which policy and
  * route decided, so a developer can see why a browser said no.
  */
@@ -41,6 +51,7 @@ export function logRefusal (
   message: string,
   subject: { method?: string, header?: string } = {}
 ): void {
+  if (!logsRefusals(request)) return
   const origin = request.headers.origin
   const decision: CorsDecision = {
     allowed: false,

@@ -84,6 +84,12 @@ class Refusal {
   constructor (readonly reason: CorsRefusalReason, readonly detail: string, readonly header?: string) {}
 }
 
+// Browsers send the same few Access-Control-Request-Headers values again and again: answers to
+// short values are kept per policy, in a cache that is emptied when full, so hostile values cannot grow it.
+const CACHED_VALUE_LENGTH = 256
+const CACHED_ANSWERS = 256
+const answers = new WeakMap<CompiledPolicy, Map<string, string | Refusal>>()
+
 /**
  * Rule 9: the names in Access-Control-Request-Headers, lower case and each once, joined for
  * Access-Control-Allow-Headers; or why they are refused. Items are comma-separated, spaces and tabs
@@ -92,6 +98,22 @@ class Refusal {
 export function checkRequestHeaders (value: unknown, policy: CompiledPolicy): string | Refusal {
   if (value === undefined) return ''
   if (typeof value !== 'string') return new Refusal('malformed_request', 'the Access-Control-Request-Headers header is repeated')
+  if (value.length > CACHED_VALUE_LENGTH) return parseRequestHeaders(value, policy)
+  let cache = answers.get(policy)
+  if (cache === undefined) {
+    cache = new Map()
+    answers.set(policy, cache)
+  }
+  let answer = cache.get(value)
+  if (answer === undefined) {
+    answer = parseRequestHeaders(value, policy)
+    if (cache.size >= CACHED_ANSWERS) cache.clear()
+    cache.set(value, answer)
+  }
+  return answer
+}
+
+function parseRequestHeaders (value: string, policy: CompiledPolicy): string | Refusal {
   if (value.length > MAX_ACRH_LENGTH) return new Refusal('malformed_request', `Access-Control-Request-Headers is longer than ${MAX_ACRH_LENGTH} characters`)
   const names: string[] = []
   let count = 0

@@ -479,3 +479,22 @@ t.test('rule 13: in a child scope that registers the plugin again, the child\'s 
   const blocked = await app.inject({ ...request, headers: { ...request.headers, 'x-block': '1' } })
   t.equal(blocked.statusCode, 429, 'a hook the child added before its registration can stop a preflight')
 })
+
+t.test('answers to Access-Control-Request-Headers stay right when their cache fills up', async (t) => {
+  const app = await build({ policies: { p: { origins: [APP], allowHeaders: ['x-a', 'x-b'] } } }, (app) => {
+    app.put('/x', { config: { cors: 'p' } }, async () => 'x')
+  })
+  t.teardown(() => app.close())
+  // More distinct values than the cache holds, then values seen before.
+  for (let i = 0; i < 300; i++) {
+    const res = await app.inject(preflight('/x', APP, 'PUT', `x-a${' '.repeat(i % 7)}, x-other-${i}`))
+    if (res.statusCode !== 403) t.fail(`x-other-${i} was allowed`)
+  }
+  const allowed = await app.inject(preflight('/x', APP, 'PUT', 'X-B, x-a'))
+  t.equal(allowed.statusCode, 204)
+  t.equal(allowed.headers['access-control-allow-headers'], 'x-b, x-a')
+  const again = await app.inject(preflight('/x', APP, 'PUT', 'X-B, x-a'))
+  t.equal(again.headers['access-control-allow-headers'], 'x-b, x-a', 'the same answer from the cache')
+  const refused = await app.inject(preflight('/x', APP, 'PUT', 'x-other-1'))
+  t.equal(refused.statusCode, 403, 'a refusal is remembered as a refusal')
+})
