@@ -52,8 +52,8 @@ t.test('plugin options that are not an object are refused', async (t) => {
 
 t.test('an unknown option is refused, each one named', async (t) => {
   assertLines(t, await optionsError({ origin: '*', credentials: true, default: false }), [
-    'plugin options: /origin has the unknown option "origin"; the options are default and policies',
-    'plugin options: /credentials has the unknown option "credentials"; the options are default and policies',
+    'plugin options: /origin has the unknown option "origin"; the options are default, policies and openapiExtension',
+    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
   ])
 })
 
@@ -93,8 +93,8 @@ t.test('every problem of the options is reported in one error', async (t) => {
     policies: { partners: { origins: [APP], credential: true }, broken: 'public' },
     credentials: true,
   }), [
-    'plugin options: /credentials has the unknown option "credentials"; the options are default and policies',
-    'policy "partners": /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge)',
+    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
+    'policy "partners": /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins)',
     "policy \"broken\": is the string \"public\"; a policy is an object such as { origins: ['https://app.example.com'] }",
     'plugin options: /default names the unknown policy "missing"; no named policies are registered in this scope (add it under `policies`)',
   ])
@@ -167,7 +167,7 @@ t.test('a route cors that is neither a policy, a name nor false is refused', asy
 t.test('an invalid inline policy is refused, naming the route with its methods and full URL', async (t) => {
   const policy = { origins: ['https://app.example.com/'], credential: true } as unknown as CorsRouteOption
   assertLines(t, await routeError(t, {}, (app) => app.put('/me', { config: { cors: policy } }, async () => 'ok')), [
-    'route PUT /me: /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge)',
+    'route PUT /me: /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins)',
     'route PUT /me: /origins/0 "https://app.example.com/" has a path (a trailing slash); an origin is scheme://host[:port], as browsers send it: write "https://app.example.com"',
   ])
   const app = Fastify()
