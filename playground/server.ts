@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify'
 import { api } from './api.ts'
+import type { CorsPolicyReportRow } from 'fastify-cors-policy'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
@@ -20,6 +21,8 @@ export interface PlaygroundOptions {
 export interface Playground {
   pageUrl: string
   apiUrl: string
+  /** Prints the API's policy report (app.printCorsPolicies()). */
+  printPolicies: () => void
   close: () => Promise<void>
 }
 
@@ -34,8 +37,11 @@ export async function startPlayground (options: PlaygroundOptions = {}): Promise
     api: readFileSync(here('api.ts'), 'utf8'),
   }
   let apiUrl = ''
+  let policyTable = ''
   page.get('/', async (_request, reply) => {
-    const html = files.html.replaceAll('{{API}}', apiUrl).replace('{{API_SOURCE}}', () => escapeHtml(files.api))
+    const html = files.html.replaceAll('{{API}}', apiUrl)
+      .replace('{{API_SOURCE}}', () => escapeHtml(files.api))
+      .replace('{{POLICY_REPORT}}', () => policyTable)
     return reply.type('text/html; charset=utf-8').send(html)
   })
   page.get('/playground.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(files.css))
@@ -54,9 +60,11 @@ export async function startPlayground (options: PlaygroundOptions = {}): Promise
     await page.close()
     throw error
   }
+  policyTable = reportTable(app.corsPolicyReport().filter((row) => row.path !== '/__log'))
   return {
     pageUrl,
     apiUrl,
+    printPolicies: () => { app.printCorsPolicies() },
     close: async () => { await Promise.all([page.close(), app.close()]) },
   }
 }
@@ -69,6 +77,21 @@ async function listen (app: FastifyInstance, port: number): Promise<string> {
     await app.listen({ port: 0, host: 'localhost' })
   }
   return `http://localhost:${(app.server.address() as AddressInfo).port}`
+}
+
+/** The plugin's policy report as an HTML table: every route, its policy and what that policy allows. */
+function reportTable (rows: CorsPolicyReportRow[]): string {
+  const columns: Array<[keyof CorsPolicyReportRow, string]> = [
+    ['method', 'method'], ['path', 'path'], ['policy', 'policy'], ['origins', 'origins'], ['credentials', 'credentials'],
+    ['allowHeaders', 'allow headers'], ['exposeHeaders', 'expose headers'], ['maxAge', 'max age'],
+  ]
+  const cell = (row: CorsPolicyReportRow, key: keyof CorsPolicyReportRow): string => {
+    const value = row[key]
+    return escapeHtml(value === null ? (key === 'policy' ? 'no CORS' : '–') : value === '' ? '–' : String(value))
+  }
+  const head = columns.map(([, title]) => `<th>${title}</th>`).join('')
+  const body = rows.map((row) => `<tr>${columns.map(([key]) => `<td>${cell(row, key)}</td>`).join('')}</tr>`).join('\n')
+  return `<table class="report"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
 }
 
 function escapeHtml (text: string): string {
@@ -160,7 +183,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   })
   console.log(`CORS playground: open ${playground.pageUrl}`)
   console.log(`  page ${playground.pageUrl}, API ${playground.apiUrl} (PORT and API_PORT choose the ports;`)
-  console.log('  LOG_LEVEL=debug logs why each request was refused). Ctrl-C stops it.')
+  console.log('  LOG_LEVEL=debug logs why each request was refused). Ctrl-C stops it.\n')
+  console.log('The API\'s routes and policies (app.printCorsPolicies()):\n')
+  playground.printPolicies()
   const stop = (): void => { playground.close().then(() => process.exit(0), () => process.exit(1)) }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

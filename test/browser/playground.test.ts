@@ -124,6 +124,16 @@ if (browser !== null) {
     t.match(card.steps[0]?.why, 'reused its cached preflight answer')
   })
 
+  t.test('the page shows every route with its policy, from app.corsPolicyReport()', async (t) => {
+    const rows = await page.$$eval('#policy-report tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+    const byRoute = new Map(rows.map((cells) => [`${cells[0]} ${cells[1]}`, cells]))
+    t.match(byRoute.get('GET /hello'), ['GET', '/hello', 'public', '*'])
+    t.match(byRoute.get('POST /orders'), ['POST', '/orders', 'app', /^http:\/\/localhost:\d+$/, 'true', 'content-type', 'x-request-id'])
+    t.match(byRoute.get('DELETE /items/:id'), ['DELETE', '/items/:id', 'inline', 'https://admin.example'])
+    t.match(byRoute.get('GET /internal/metrics'), ['GET', '/internal/metrics', 'no CORS'])
+    t.notOk(byRoute.has('GET /__log'), 'the playground\'s own log route is left out')
+  })
+
   t.test('the page ran without script errors', async (t) => {
     // Chromium reports each blocked request in the console: expected, and nothing else.
     t.same(errors.filter((text) => !text.includes('has been blocked by CORS policy') && text !== 'Failed to load resource: net::ERR_FAILED'), [])
