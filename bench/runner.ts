@@ -34,14 +34,8 @@ export interface RoundResult extends LoadResult {
   readonly serverMicros: number
 }
 
-export interface StartupResult {
-  readonly importMs: number
-  readonly readyMs: number
-  readonly heapUsed: number
-  readonly heapModule: number
-  readonly heapApp: number
-  readonly routes: number
-}
+/** Scenario 5's startup figures: medians over fresh processes (see `ServerReady`). */
+export type StartupResult = Omit<ServerReady, 'port'>
 
 export interface ContenderResult {
   readonly contender: Contender

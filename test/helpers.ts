@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions } from 'fastify'
-import cors, { type CorsPluginOptions } from '../lib/index.ts'
+import cors, { type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
 
 export const APP = 'https://app.example.com'
 export const EVIL = 'https://evil.example'
@@ -53,4 +53,19 @@ export function refusals (lines: ReadonlyArray<Record<string, any>>): Array<Reco
     const { message, ...subject } = line.cors.detail
     return { allowed: line.cors.allowed, reason: line.cors.reason, detail: message, ...subject }
   })
+}
+
+/** Starts an app with these plugin options and, when given, a `PUT /me` route declaring `route`; returns why it did not start, or null. */
+export async function startupError (options: unknown, route?: unknown): Promise<unknown> {
+  const app = Fastify()
+  try {
+    await app.register(cors, options as CorsPluginOptions)
+    if (route !== undefined) app.put('/me', { config: { cors: route as CorsRouteOption } }, async () => 'me')
+    await app.ready()
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+  return null
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
-import Fastify from 'fastify'
 import t from 'tap'
-import cors, { CorsPolicyError, CorsPolicySchema, type CorsPolicy } from '../lib/index.ts'
+import { CorsPolicyError, CorsPolicySchema } from '../lib/index.ts'
 import type { CorsPolicyProblem } from '../lib/errors.ts'
 import { MISCONFIG_CHECKS } from '../lib/misconfig.ts'
 import { checkPolicy } from '../lib/policy.ts'
+import { startupError } from './helpers.ts'
 
 // The misconfigurations refused at startup (lib/misconfig.ts), each with the attack it prevents, and
 // the loudly named opt-out for plain http origins with credentials.
@@ -19,21 +19,6 @@ function accepted (policy: unknown): boolean {
   return problemsOf(policy).length === 0
 }
 
-/** Starts an app whose route PUT /me declares `policy`; returns why it did not start, or null. */
-async function startupError (policy: CorsPolicy): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(cors, {})
-    app.put('/me', { config: { cors: policy } }, async () => 'me')
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-  return null
-}
-
 t.test('an http origin with credentials is refused: anyone on the network path could read credentialed responses', async (t) => {
   for (const origin of ['http://app.example.com', 'http://app.example.com:8080', 'http://*.example.com', 'http://app.example.com:*', 'http://10.0.0.5', 'http://[2001:db8::1]']) {
     const problems = problemsOf({ origins: ['https://app.example.com', origin], credentials: true })
@@ -42,7 +27,7 @@ t.test('an http origin with credentials is refused: anyone on the network path c
     t.match(problems[0]?.message, /plain http origin with credentials: anyone on the network path .*; use https, or set dangerouslyAllowInsecureOrigins: true/, origin)
   }
 
-  const err = await startupError({ origins: ['http://app.example.com'], credentials: true })
+  const err = await startupError({}, { origins: ['http://app.example.com'], credentials: true })
   t.type(err, CorsPolicyError)
   t.equal((err as CorsPolicyError).code, 'FST_CORS_POLICY_INVALID')
   t.match((err as Error).message, /^route PUT \/me: \/origins\/0 "http:\/\/app\.example\.com" allows a plain http origin with credentials/)
@@ -56,7 +41,7 @@ t.test('loopback origins over http, and http origins without credentials, are ac
   t.ok(accepted({ origins: ['http://app.example.com', 'http://*.example.com'] }), 'without credentials')
   t.ok(accepted({ origins: ['http://app.example.com'], credentials: false }), 'credentials: false')
   t.ok(accepted({ origins: ['capacitor://localhost', 'https://app.example.com'], credentials: true }), 'https and other schemes')
-  t.equal(await startupError({ origins: ['http://localhost:*'], credentials: true }), null)
+  t.equal(await startupError({}, { origins: ['http://localhost:*'], credentials: true }), null)
 })
 
 t.test('dangerouslyAllowInsecureOrigins: true is the opt-out; it must be a boolean', async (t) => {
@@ -66,7 +51,7 @@ t.test('dangerouslyAllowInsecureOrigins: true is the opt-out; it must be a boole
   t.same(problemsOf({ origins: ['https://app.example.com'], dangerouslyAllowInsecureOrigins: 'yes' }).map((p) => [p.path, p.message]), [
     ['/dangerouslyAllowInsecureOrigins', 'is the string "yes"; dangerouslyAllowInsecureOrigins is true or false'],
   ])
-  t.equal(await startupError({ origins: ['http://intranet.example'], credentials: true, dangerouslyAllowInsecureOrigins: true }), null)
+  t.equal(await startupError({}, { origins: ['http://intranet.example'], credentials: true, dangerouslyAllowInsecureOrigins: true }), null)
   t.ok(Object.hasOwn(CorsPolicySchema.properties, 'dangerouslyAllowInsecureOrigins'), 'part of the JSON schema')
 })
 
@@ -99,7 +84,7 @@ t.test('a RegExp with an unescaped dot is refused: it matches any character, so 
     t.ok(accepted({ origins: [fine] }), String(fine))
   }
 
-  const err = await startupError({ origins: [/^https:\/\/app.example.com$/] })
+  const err = await startupError({}, { origins: [/^https:\/\/app.example.com$/] })
   t.match((err as Error).message, /^route PUT \/me: \/origins\/0 \/\^https:\\\/\\\/app\.example\.com\$\/ has an unescaped "\."/)
 })
 
@@ -112,7 +97,7 @@ t.test('a RegExp open to catastrophic backtracking is refused: one crafted Origi
   t.ok(accepted({ origins: [/^https:\/\/[a-z0-9-]+\.example\.com$/] }), 'one level of repetition')
   // An optional part outside groups repeats at most once: safe-regex2 alone would count it as nesting.
   t.ok(accepted({ origins: [/^https:\/\/(?:[a-z0-9-]+\.)?example\.com(?::\d+)?$/] }), 'optional subdomain and port')
-  const err = await startupError({ origins: /^https:\/\/(a+)+\.example\.com$/ })
+  const err = await startupError({}, { origins: /^https:\/\/(a+)+\.example\.com$/ })
   t.match((err as Error).message, /^route PUT \/me: \/origins \/\^https:\\\/\\\/\(a\+\)\+\\\.example\\\.com\$\/ may take exponential time/)
 })
 

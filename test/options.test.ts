@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors, { CorsPolicyError, type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
-import { APP } from './helpers.ts'
+import { APP, startupError } from './helpers.ts'
 
 // Startup errors of the plugin options and of routes (cors-behaviour.md, "Startup errors"): unknown
 // options and names, a route declaring its policy twice, the plugin registered twice in one scope.
@@ -12,20 +12,6 @@ function assertLines (t: Test, err: unknown, lines: readonly string[]): void {
   t.match(err, { code: 'FST_CORS_POLICY_INVALID', name: 'CorsPolicyError', statusCode: 500 })
   t.same((err as Error).message.split('\n'), lines)
   t.equal((err as CorsPolicyError).problems.length, lines.length)
-}
-
-/** Registers the plugin with these options and returns why the app did not start. */
-async function optionsError (options: unknown): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(cors, options as CorsPluginOptions)
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-  return null
 }
 
 /** Declares one route after the plugin, at top level, and returns what `app.<method>()` threw. */
@@ -46,12 +32,12 @@ const KNOWN = { policies: { public: { origins: '*' }, partners: { origins: ['htt
 t.test('plugin options that are not an object are refused', async (t) => {
   const fix = "pass an object such as { default: { origins: ['https://app.example.com'] } }"
   for (const [options, what] of [[42, 'the number 42'], ['*', 'the string "*"'], [[APP], 'an array'], [true, 'true']] as const) {
-    assertLines(t, await optionsError(options), [`plugin options: are ${what}; ${fix}`])
+    assertLines(t, await startupError(options), [`plugin options: are ${what}; ${fix}`])
   }
 })
 
 t.test('an unknown option is refused, each one named', async (t) => {
-  assertLines(t, await optionsError({ origin: '*', credentials: true, default: false }), [
+  assertLines(t, await startupError({ origin: '*', credentials: true, default: false }), [
     'plugin options: /origin has the unknown option "origin"; the options are default, policies and openapiExtension',
     'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
   ])
@@ -59,36 +45,36 @@ t.test('an unknown option is refused, each one named', async (t) => {
 
 t.test('policies must be an object of name: policy', async (t) => {
   for (const [policies, what] of [[[{ origins: '*' }], 'an array'], ['public', 'the string "public"'], [null, 'null']] as const) {
-    assertLines(t, await optionsError({ policies }), [`plugin options: /policies is ${what}; policies is an object of name: policy`])
+    assertLines(t, await startupError({ policies }), [`plugin options: /policies is ${what}; policies is an object of name: policy`])
   }
 })
 
 t.test('a default naming an unknown policy is refused, with the known names', async (t) => {
-  assertLines(t, await optionsError({ ...KNOWN, default: 'partner' }), [
+  assertLines(t, await startupError({ ...KNOWN, default: 'partner' }), [
     'plugin options: /default names the unknown policy "partner"; known policies: "public", "partners"',
   ])
-  assertLines(t, await optionsError({ default: 'public' }), [
+  assertLines(t, await startupError({ default: 'public' }), [
     'plugin options: /default names the unknown policy "public"; no named policies are registered in this scope (add it under `policies`)',
   ])
 })
 
 t.test('a default naming a declared but invalid policy reports that policy only', async (t) => {
-  assertLines(t, await optionsError({ default: 'partners', policies: { partners: { origins: [] } } }), [
+  assertLines(t, await startupError({ default: 'partners', policies: { partners: { origins: [] } } }), [
     'policy "partners": /origins is empty, so no origin could ever be allowed; list origins, or declare cors: false on the route to turn CORS off',
   ])
 })
 
 t.test('a default that is not a policy is refused', async (t) => {
-  assertLines(t, await optionsError({ default: true }), [
+  assertLines(t, await startupError({ default: true }), [
     "default policy: is true; a policy is an object such as { origins: ['https://app.example.com'] }",
   ])
-  assertLines(t, await optionsError({ default: { origins: ['https://app.example.com:443'] } }), [
+  assertLines(t, await startupError({ default: { origins: ['https://app.example.com:443'] } }), [
     'default policy: /origins/0 "https://app.example.com:443" has the default port :443; browsers leave it out: write "https://app.example.com"',
   ])
 })
 
 t.test('every problem of the options is reported in one error', async (t) => {
-  assertLines(t, await optionsError({
+  assertLines(t, await startupError({
     default: 'missing',
     policies: { partners: { origins: [APP], credential: true }, broken: 'public' },
     credentials: true,

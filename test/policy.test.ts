@@ -1,28 +1,13 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import cors, { CorsPolicyError, type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions } from '../lib/index.ts'
 import { checkPolicy } from '../lib/policy.ts'
 import { parseOriginEntry } from '../lib/origin.ts'
 import type { CorsPolicyProblem } from '../lib/errors.ts'
-import { APP } from './helpers.ts'
+import { APP, startupError } from './helpers.ts'
 
 // Every startup error of one policy (cors-behaviour.md, "Startup errors"): a CorsPolicyError with
 // code FST_CORS_POLICY_INVALID, one line per problem, `<where>: <json path> <what is wrong>; <fix>`.
-
-/** Starts an app with these plugin options and, when given, a `PUT /me` route declaring `route`; returns why it did not start. */
-async function startupError (options: unknown, route?: unknown): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(cors, options as CorsPluginOptions)
-    if (route !== undefined) app.put('/me', { config: { cors: route as CorsRouteOption } }, async () => 'me')
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-  return null
-}
 
 /** Starts an app with the policy as `policies.partners`, used by a route: resolves when it started. */
 async function starts (policy: unknown): Promise<void> {
