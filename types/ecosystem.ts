@@ -1,0 +1,36 @@
+// Migration, the test oracle, the policy report and live replacement, as users write them.
+import Fastify from 'fastify'
+import cors, { fromFastifyCors, type CorsDecision, type CorsPolicyReportRow } from 'fastify-cors-policy'
+import { corsCheck, type CorsCheckResult } from 'fastify-cors-policy/testing'
+
+const app = Fastify()
+await app.register(cors, fromFastifyCors({ origin: ['https://app.example.com', /^https:\/\/.+\.example\.com$/], credentials: true }))
+await Fastify().register(cors, fromFastifyCors({ origin: true }, { dangerouslyAllowUnsafeOrigins: true }))
+// @ts-expect-error credentials is a boolean in @fastify/cors too
+fromFastifyCors({ credentials: 'yes' })
+
+const result: CorsCheckResult = await corsCheck(app, { origin: 'https://app.example.com', method: 'PUT', url: '/me', headers: { 'content-type': 'application/json' }, credentials: true })
+export const ok: boolean = result.ok
+export const status: number | null = result.preflight.status
+export const exposed: string[] = result.exposedHeaders
+// @ts-expect-error origin is required
+await corsCheck(app, { url: '/me' })
+
+app.corsPolicies.replace('tenants', { origins: ['https://tenant.example'], credentials: true })
+// @ts-expect-error a policy, not a list of origins
+app.corsPolicies.replace('tenants', ['https://tenant.example'])
+export const names: string[] = app.corsPolicies.names()
+export const rows: CorsPolicyReportRow[] = app.corsPolicyReport()
+export const table: string = app.printCorsPolicies()
+export const maxAge: number | null = rows[0]!.maxAge
+
+await Fastify().register(cors, { openapiExtension: true, policies: { p: { origins: ['https://a.example'], headersFromSchema: true } } })
+// @ts-expect-error openapiExtension is a boolean
+await Fastify().register(cors, { openapiExtension: 'yes' })
+
+// The structured decision of a refusal log line.
+export const decision: CorsDecision = {
+  allowed: false,
+  reason: 'header_not_allowed',
+  detail: { message: 'the request header x-api-key is not allowed', origin: 'https://app.example.com', method: null, header: 'x-api-key', route: 'PUT /me', policy: 'policy "web"' },
+}
