@@ -12,7 +12,7 @@ import { formatReport, reportRows, type CorsPolicyReportRow } from './report.ts'
 
 export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
 export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
-export type { CorsRefusalReason } from './log.ts'
+export { CORS_REFUSAL_REASONS, type CorsRefusalReason } from './log.ts'
 export { fromFastifyCors, type FastifyCorsOptions, type FromFastifyCorsOptions } from './migrate.ts'
 export type { CorsDecision } from './log.ts'
 export type { CorsPolicies } from './live.ts'

@@ -1,15 +1,18 @@
 import type { FastifyRequest } from 'fastify'
 import type { CorsRoute } from './registry.ts'
 
-/** Why the plugin said no. One list, used by every log line. */
-export type CorsRefusalReason =
-  | 'origin_not_allowed'
-  | 'method_not_allowed'
-  | 'header_not_allowed'
-  | 'no_cors_route_for_method'
-  | 'route_not_cors_enabled'
-  | 'malformed_request'
-  | 'origin_function_failed'
+/** Why the plugin said no. One list, used by every log line (and kept in step with the README by a test). */
+export const CORS_REFUSAL_REASONS = [
+  'origin_not_allowed',
+  'method_not_allowed',
+  'header_not_allowed',
+  'no_cors_route_for_method',
+  'route_not_cors_enabled',
+  'malformed_request',
+  'origin_function_failed',
+] as const
+
+export type CorsRefusalReason = typeof CORS_REFUSAL_REASONS[number]
 
 /** A decision of the plugin, as its log lines carry it: nothing downstream parses log text. */
 export interface CorsDecision {
