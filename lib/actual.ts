@@ -8,9 +8,8 @@ import type { CorsRoute } from './registry.ts'
 // They go on in onSend, so thrown errors, validation failures, early replies from other hooks and
 // redirects carry them too (rule 7).
 
-/** The `onSend` hook of one CORS-enabled route (or of a scope's not-found handler). */
-export function actualHook (route: CorsRoute & { readonly slot: PolicySlot }): onSendHookHandler {
-  const slot = route.slot
+/** The `onSend` hook of one CORS-enabled route (or of a scope's not-found handler), whose policy is in `slot`. */
+export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandler {
   return function corsActual (request, reply, payload, done) {
     // Read once: a policy replaced while this request runs is seen whole, old or new.
     const policy = slot.current

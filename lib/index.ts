@@ -66,7 +66,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   const fallback = registration.defaultRoute
   if (fallback !== null) {
     // Rule 7: a 404 answered by this scope's not-found handler carries the default policy's headers.
-    const onSendActual = actualHook(fallback)
+    const onSendActual = actualHook(fallback, fallback.slot)
     app.addHook('onSend', function corsNotFound (request, reply, payload, next) {
       if (!request.is404 || (this as Scope)[kRegistration] !== registration ||
         (request.method === 'OPTIONS' && request.headers[ACRM] !== undefined)) return next(null, payload)

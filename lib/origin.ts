@@ -1,5 +1,9 @@
-import { parse as parseDomain } from 'tldts'
+import { createRequire } from 'node:module'
 import { MAX_ORIGIN_LENGTH } from './headers.ts'
+
+// tldts is CommonJS, and most of its 200 kB is the public suffix list: require() loads it as it is,
+// where an ESM import first scans the whole file for its format and export names, taking longer than the load.
+const { parse: parseDomain } = createRequire(import.meta.url)('tldts') as typeof import('tldts')
 
 // Origins as browsers serialize them (Fetch standard, "origin" / HTML "serialization of an origin"):
 // `scheme://host[:port]`, lower case, no path, the default port left out, or the opaque `null`.

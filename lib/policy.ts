@@ -121,6 +121,9 @@ function dedupeIgnoringCase (names: readonly string[]): string[] {
 type Add = (path: string, message: string) => void
 
 function reportShape (value: unknown, add: Add): void {
+  // The compiled check answers in microseconds; walking the schema for errors takes far longer, so
+  // it is left for the policies that have some.
+  if (shapeCheck.Check(value)) return
   const reported = new Set<string>()
   for (const error of shapeCheck.Errors(value)) {
     // One message per field: a failed union or array reports its branches and items too.

@@ -1,6 +1,7 @@
 import FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
 import { PolicyCache, type PolicySlot } from './compile.ts'
+import { PathIndex } from './paths.ts'
 import type { DerivedSlot } from './schema-headers.ts'
 
 /** What the plugin knows of one route: where its policy is, or null when CORS is off there. */
@@ -31,7 +32,13 @@ export interface CorsPath {
 
 type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
 
-// These routers only store routes: find-my-way wants a handler, and none is ever called.
+interface PendingTarget {
+  readonly url: string
+  readonly host: unknown
+  readonly route: CorsRoute
+}
+
+// This router only stores routes: find-my-way wants a handler, and none is ever called.
 const NO_HANDLER = Function.prototype as () => void
 
 /**
@@ -44,11 +51,18 @@ export class CorsRegistry {
   readonly routes: CorsRoute[] = []
   /** Slots derived from a named policy's slot (headersFromSchema), re-derived when it is replaced. */
   readonly #derived = new Map<PolicySlot, DerivedSlot[]>()
-  /** Mirrors the application's router for the routes the plugin governs: (method, URL) → route (rule 8). */
+  /**
+   * Mirrors the application's router for the routes the plugin governs: (method, URL) → route (rule 8).
+   * Built one method at a time, on the first preflight that asks for the method: building it all was
+   * the largest part of the plugin's startup time and heap, for a router many applications never use.
+   */
   readonly #targets: Router
-  /** Methods that have at least one route in #targets: an unknown ACRM is answered without a lookup. */
-  readonly #methods = new Set<string>()
-  readonly #paths: Router
+  /**
+   * Per method with at least one route, the routes not yet in #targets, in declaration order; a
+   * method without a key is answered without a lookup.
+   */
+  readonly #pending = new Map<string, PendingTarget[]>()
+  readonly #paths: PathIndex<CorsPath>
   #usesHost = false
 
   constructor (app: FastifyInstance) {
@@ -64,7 +78,7 @@ export class CorsRegistry {
       allowUnsafeRegex: true,
     }
     this.#targets = FindMyWay(routerOptions)
-    this.#paths = FindMyWay(routerOptions)
+    this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: new Set(), allow: null, generated: 'none' }))
   }
 
   /**
@@ -73,11 +87,20 @@ export class CorsRegistry {
    */
   addTarget (method: string, url: string, constraints: Record<string, unknown> | undefined, route: CorsRoute): void {
     const host = constraints?.host
-    const routeConstraints = host === undefined ? {} : { host }
     if (host !== undefined) this.#usesHost = true
-    if (this.#targets.findRoute(method as FindMyWay.HTTPMethod, url, routeConstraints) !== null) return
-    this.#targets.on(method as FindMyWay.HTTPMethod, url, { constraints: routeConstraints }, NO_HANDLER, route)
-    this.#methods.add(method)
+    const pending = this.#pending.get(method)
+    if (pending === undefined) this.#pending.set(method, [{ url, host, route }])
+    else pending.push({ url, host, route })
+  }
+
+  /** Moves a method's pending routes into #targets, in declaration order. */
+  #addPending (method: FindMyWay.HTTPMethod, pending: PendingTarget[]): void {
+    for (const { url, host, route } of pending) {
+      const constraints = host === undefined ? {} : { host }
+      if (this.#targets.findRoute(method, url, constraints) !== null) continue
+      this.#targets.on(method, url, { constraints }, NO_HANDLER, route)
+    }
+    pending.length = 0
   }
 
   derivedSlots (base: PolicySlot): DerivedSlot[] {
@@ -90,23 +113,21 @@ export class CorsRegistry {
   }
 
   hasMethod (method: string): boolean {
-    return this.#methods.has(method)
+    return this.#pending.has(method)
   }
 
   /** The route the application's router selects for this method and URL, as rule 8 requires. */
   findTarget (method: string, url: string, host: string | undefined): CorsRoute | null {
-    if (!this.#methods.has(method)) return null
+    const pending = this.#pending.get(method)
+    if (pending === undefined) return null
+    if (pending.length > 0) this.#addPending(method as FindMyWay.HTTPMethod, pending)
     const found = this.#targets.find(method as FindMyWay.HTTPMethod, url, this.#usesHost ? { host } : undefined)
     return found === null ? null : found.store as CorsRoute
   }
 
   /** The record of a path, shared by routes that differ only in parameter names. */
   path (url: string): CorsPath {
-    const found = this.#paths.findRoute('GET', url)
-    if (found !== null) return found.store as CorsPath
-    const path: CorsPath = { url, methods: new Set(), allow: null, generated: 'none' }
-    this.#paths.on('GET', url, NO_HANDLER, path)
-    return path
+    return this.#paths.get(url)
   }
 }
 

@@ -52,7 +52,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   if (registration.openapiExtension && slot !== null) {
     route.schema = { ...route.schema, 'x-cors': summarize(entry) } as object
   }
-  const urls = withTrailingSlashTwin(route)
+  const urls = answeredUrls(route)
   const paths: CorsPath[] = []
   for (const url of urls) {
     const path = registry.path(url)
@@ -66,7 +66,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   }
   if (slot === null) return
 
-  route.onSend = appendHook(route.onSend, actualHook({ ...entry, slot }))
+  route.onSend = appendHook(route.onSend, actualHook(entry, slot))
   for (let i = 0; i < urls.length; i++) {
     const path = paths[i] as CorsPath
     if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods)
@@ -81,14 +81,23 @@ function deriveSlot (base: PolicySlot, names: SchemaHeaderNames, registry: CorsR
 }
 
 /**
- * The URLs a route answers on. Fastify adds a route declared as '/' under a prefix twice, as
- * `/prefix` and `/prefix/` (prefixTrailingSlash 'both', the default), and runs onRoute for the
- * first only. A route declared as '' looks the same here; it gets the twin too, which is harmless.
+ * The URLs a route answers on, each to be recorded and given its OPTIONS route on its own:
+ * - Fastify adds a route declared as '/' under a prefix twice, as `/prefix` and `/prefix/`
+ *   (prefixTrailingSlash 'both', the default), and runs onRoute for the first only. A route declared
+ *   as '' looks the same here; it gets the twin too, which is harmless.
+ * - find-my-way answers a URL whose last segment is an optional parameter (`/a/:id?`) both with and
+ *   without it (`/a/:id`, `/a`); either may also be another route's URL.
  */
-function withTrailingSlashTwin (route: DeclaredRoute): readonly string[] {
+function answeredUrls (route: DeclaredRoute): readonly string[] {
   const twin = route.routePath === '' && route.prefix !== '' && (route.prefixTrailingSlash ?? 'both') === 'both'
-  return twin ? [route.url, route.url + '/'] : [route.url]
+  const urls = twin ? [route.url, route.url + '/'] : [route.url]
+  return urls.flatMap((url) => {
+    const optional = OPTIONAL_LAST_PARAMETER.exec(url)
+    return optional === null ? [url] : [url.slice(0, optional.index) || '/', url.slice(0, -1)]
+  })
 }
+
+const OPTIONAL_LAST_PARAMETER = /\/:[^/]+\?$/
 
 function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler[] {
   if (existing === undefined) return [hook]

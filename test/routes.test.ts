@@ -541,3 +541,38 @@ t.test('rule 8: of two routes that differ only by a version constraint, the firs
   t.equal((await app.inject(preflight('/v', APP, 'PUT'))).statusCode, 204)
   t.equal((await app.inject(preflight('/v', OTHER, 'PUT'))).statusCode, 403)
 })
+
+t.test('rule 8: each method\'s routes join the preflight lookup on its first preflight, the first declared still answering', async (t) => {
+  const app = await build({}, (app) => {
+    app.put('/m', { constraints: { version: '1.0.0' }, config: { cors: { origins: [APP] } } }, async () => 'v1')
+    app.get('/m/:id', { config: { cors: { origins: [OTHER] } } }, async () => 'one')
+    app.put('/m', { constraints: { version: '2.0.0' }, config: { cors: { origins: [OTHER] } } }, async () => 'v2')
+    app.get('/m/me', { config: { cors: false } }, async () => 'me')
+  })
+  t.teardown(() => app.close())
+
+  t.equal((await app.inject(preflight('/m/7', OTHER, 'GET'))).statusCode, 204, 'GET first')
+  t.equal((await app.inject(preflight('/m/me', OTHER, 'GET'))).statusCode, 403, 'the static route, declared later, is selected')
+  t.equal((await app.inject(preflight('/m', APP, 'PUT'))).statusCode, 204, 'then PUT')
+  t.equal((await app.inject(preflight('/m', OTHER, 'PUT'))).statusCode, 403)
+  t.equal((await app.inject(preflight('/m/7', OTHER, 'GET'))).statusCode, 204, 'GET still answers')
+  t.equal((await app.inject(preflight('/m/7', OTHER, 'DELETE'))).statusCode, 403, 'no route for DELETE')
+})
+
+t.test('an optional last parameter: the route answers with and without it, and so do its preflights', async (t) => {
+  const app = await build({ default: { origins: [APP] } }, (app) => {
+    app.get('/a', async () => 'a')
+    app.post('/a/:id?', async () => 'a id')
+    app.get('/b/:x', async () => 'b x')
+    app.post('/b/:id?', async () => 'b id')
+  })
+  t.teardown(() => app.close())
+  for (const url of ['/a', '/a/5', '/b', '/b/5']) {
+    const res = await app.inject(preflight(url, APP, 'POST'))
+    t.equal(res.statusCode, 204, `preflight for POST ${url}`)
+    t.equal(res.headers['access-control-allow-origin'], APP)
+  }
+  t.equal((await app.inject({ method: 'OPTIONS', url: '/a' })).headers.allow, 'GET, HEAD, OPTIONS, POST')
+  t.equal((await app.inject({ method: 'OPTIONS', url: '/b/5' })).headers.allow, 'GET, HEAD, OPTIONS, POST')
+  t.equal((await app.inject({ method: 'OPTIONS', url: '/b' })).headers.allow, 'OPTIONS, POST')
+})
