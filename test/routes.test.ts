@@ -575,4 +575,8 @@ t.test('an optional last parameter: the route answers with and without it, and s
   t.equal((await app.inject({ method: 'OPTIONS', url: '/a' })).headers.allow, 'GET, HEAD, OPTIONS, POST')
   t.equal((await app.inject({ method: 'OPTIONS', url: '/b/5' })).headers.allow, 'GET, HEAD, OPTIONS, POST')
   t.equal((await app.inject({ method: 'OPTIONS', url: '/b' })).headers.allow, 'OPTIONS, POST')
+  const root = await build({ default: { origins: [APP] } }, (app) => { app.put('/:lang?', async () => 'root') })
+  t.teardown(() => root.close())
+  t.equal((await root.inject(preflight('/', APP, 'PUT'))).statusCode, 204, 'an optional parameter at the root answers on /')
+  t.equal((await root.inject(preflight('/en', APP, 'PUT'))).statusCode, 204)
 })
