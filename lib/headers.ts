@@ -19,3 +19,18 @@ export const VARY_PREFLIGHT_WITH_ORIGIN = 'Origin, ' + VARY_PREFLIGHT
 export const MAX_ORIGIN_LENGTH = 2048
 export const MAX_ACRH_LENGTH = 8192
 export const MAX_ACRH_NAMES = 100
+
+/**
+ * Whether value[from, to) is an HTTP token (RFC 9110), the grammar of method and header names:
+ * one or more of ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA.
+ */
+export function isToken (value: string, from: number, to: number): boolean {
+  if (from >= to) return false
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i)
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 33 ||
+      (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 || c === 94 || c === 95 ||
+      c === 96 || c === 124 || c === 126)) return false
+  }
+  return true
+}

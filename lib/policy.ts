@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import type { FastifyRequest } from 'fastify'
 import { describe, type CorsPolicyProblem } from './errors.ts'
+import { isToken } from './headers.ts'
 import { findMisconfigurations } from './misconfig.ts'
 import { parseOriginEntry, type OriginEntry } from './origin.ts'
 
@@ -59,7 +60,6 @@ const FIELDS = Object.keys(CorsPolicySchema.properties)
 const shapeCheck = TypeCompiler.Compile(CorsPolicySchema)
 
 // RFC 9110 token: the grammar of method and header names.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const TOKEN_RULE = "write it as an HTTP token: letters, digits and !#$%&'*+-.^_`|~, without spaces or separators"
 // Fetch standard, "forbidden method": a browser never sends these, so listing them is a mistake.
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
@@ -222,7 +222,7 @@ function checkMethods (methods: unknown, add: Add): string[] | null {
   methods.forEach((method: unknown, index) => {
     if (typeof method !== 'string') return
     const path = `/methods/${index}`
-    if (!TOKEN.test(method)) add(path, `${JSON.stringify(method)} is not a method name; ${TOKEN_RULE}, e.g. "PATCH"`)
+    if (!isToken(method, 0, method.length)) add(path, `${JSON.stringify(method)} is not a method name; ${TOKEN_RULE}, e.g. "PATCH"`)
     else if (FORBIDDEN_METHODS.has(method.toUpperCase())) add(path, `${JSON.stringify(method)} is a forbidden method that browsers never send; remove it`)
     else if (method !== method.toUpperCase()) add(path, `${JSON.stringify(method)} is not upper case; methods compare case-sensitively and routes are upper case: write "${method.toUpperCase()}"`)
   })
@@ -232,7 +232,7 @@ function checkMethods (methods: unknown, add: Add): string[] | null {
 function checkHeaderNames (names: unknown, field: string, add: Add): string[] | null {
   if (!Array.isArray(names)) return null
   names.forEach((name: unknown, index) => {
-    if (typeof name === 'string' && !TOKEN.test(name)) {
+    if (typeof name === 'string' && !isToken(name, 0, name.length)) {
       add(`${field}/${index}`, `${JSON.stringify(name)} is not a valid header name; ${TOKEN_RULE}, e.g. "x-request-id"`)
     }
   })

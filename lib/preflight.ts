@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CompiledPolicy } from './compile.ts'
-import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, VARY_PREFLIGHT_WITH_ORIGIN } from './headers.ts'
+import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, VARY_PREFLIGHT_WITH_ORIGIN, isToken } from './headers.ts'
 import { logRefusal, type CorsRefusalReason } from './log.ts'
 import type { CorsRegistry, CorsRoute } from './registry.ts'
 import { VaryTokens } from './vary.ts'
@@ -145,16 +145,4 @@ function parseRequestHeaders (value: string, policy: CompiledPolicy): string | R
 
 function isWhitespace (c: number): boolean {
   return c === 32 || c === 9
-}
-
-// RFC 9110 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-export function isToken (value: string, from: number, to: number): boolean {
-  if (from >= to) return false
-  for (let i = from; i < to; i++) {
-    const c = value.charCodeAt(i)
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 33 ||
-      (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 || c === 46 || c === 94 || c === 95 ||
-      c === 96 || c === 124 || c === 126)) return false
-  }
-  return true
 }

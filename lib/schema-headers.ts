@@ -1,7 +1,7 @@
 import type { CompiledPolicy, PolicyCache, PolicySlot } from './compile.ts'
 import { CorsPolicyError, type CorsPolicyProblem } from './errors.ts'
 import type { NormalizedPolicy } from './policy.ts'
-import { isToken } from './preflight.ts'
+import { isToken } from './headers.ts'
 
 // `headersFromSchema: true`: the header names a route declares in its schema join its policy, so a
 // route that declares `x-api-key` in `schema.headers` accepts it cross-origin without repeating it.
