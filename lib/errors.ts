@@ -42,6 +42,17 @@ export const messages = {
     `are ${describe(value)}; pass an object such as { default: { origins: ['https://app.example.com'] } }`,
   unknownOption: (key: string) =>
     `has the unknown option ${JSON.stringify(key)}; the options are default, policies and openapiExtension`,
+  declaredBefore:
+    'was declared before fastify-cors-policy loaded, so the plugin cannot govern it (no CORS headers, preflights answered 404); ' +
+    'register the plugin first and await it, before declaring routes and before registering plugins that declare routes: await app.register(cors, options)',
+  declaredBeforeInScope: (prefix: string, routes: readonly string[]) =>
+    `fastify-cors-policy was registered in the scope ${JSON.stringify(prefix)} after these routes under its prefix were declared, ` +
+    `and cannot govern them: ${routes.join('; ')}. If they belong to this scope, register the plugin first in it and await it ` +
+    '(await scope.register(cors, options)); routes of sibling scopes on the same prefix are listed too, as Fastify cannot tell them apart',
+  constraintVariants: (first: string) =>
+    `has another CORS policy than the route ${first}, and the two differ only by constraints that a preflight does not carry ` +
+    '(a version, a custom strategy): a preflight cannot tell which of them the browser will call; give both the same policy ' +
+    '(one name, or equal inline policies), or put them on different paths',
   policiesNotObject: (value: unknown) =>
     `is ${describe(value)}; policies is an object of name: policy`,
 } as const

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { readOptions, type CorsPluginOptions, type Registration } from './options.ts'
 import { governRoute, isGeneratedRoute } from './routes.ts'
 import { registryOf } from './registry.ts'
+import { checkEarlierRoutes } from './earlier-routes.ts'
 import { ACRM, ORIGIN } from './headers.ts'
 import { answerPreflight } from './preflight.ts'
 import { actualHook } from './actual.ts'
@@ -32,6 +33,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   }
   const registry = registryOf(app)
   const registration = readOptions(options, registry.policies)
+  if (checkEarlierRoutes(app, registry)) registry.seeAllRoutes()
   // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
   scope[kRegistration] = registration
 
@@ -41,16 +43,18 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   })
 
   // Added now, so it runs before the hooks the application adds after registering the plugin (rule 13).
+  // Every registration answers any generated route's preflight, through the registry the server
+  // shares: so the first registration on a route's scope chain answers, before the hooks added after
+  // it, even where a child scope's registration governs the route.
   app.addHook('onRequest', function corsPreflight (request, reply, next) {
     if (request.method !== 'OPTIONS') return next()
     const origin = request.headers[ORIGIN]
     const method = request.headers[ACRM]
-    // Plain OPTIONS (rule 14). A child scope's own registration answers there, after the hooks the
-    // child added before it. OPTIONS on paths the plugin did not generate a route for: rule 12.
+    // Plain OPTIONS (rule 14), and OPTIONS on paths the plugin did not generate a route for (rule 12).
     // (request.routeOptions builds an object on each read: it comes last.)
-    if (origin === undefined || method === undefined || (this as Scope)[kRegistration] !== registration ||
-      !isGeneratedRoute(request.routeOptions)) return next()
-    answerPreflight(registry, request, reply, origin, method)
+    if (origin === undefined || method === undefined || !isGeneratedRoute(request.routeOptions)) return next()
+    // A promise when an origin function answers later: Fastify's hook runner waits for it.
+    return answerPreflight(registry, request, reply, origin, method)
   })
 
   // Fastify refuses a decorator declared twice in one scope only: a child that registers the plugin

@@ -20,7 +20,7 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
   }
   // Rule 8: the route that the actual request will hit decides. The application's router, with the
   // same options, has already routed this URL here; a URL it cannot route never reaches this hook.
-  const target = registry.findTarget(method, request.url, request.headers.host)
+  const target = registry.findTarget(method, request.url, request.headers.host, request.server)
   if (target === null) {
     const upper = method.toUpperCase()
     const hint = upper !== method && registry.hasMethod(upper) && !NORMALIZED_METHODS.has(upper)

@@ -1,7 +1,9 @@
 import FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
 import { PolicyCache, type PolicySlot } from './compile.ts'
+import { CorsPolicyError, messages } from './errors.ts'
 import { PathIndex } from './paths.ts'
+import { PREFLIGHT_CONSTRAINT } from './routes.ts'
 import type { DerivedSlot } from './schema-headers.ts'
 
 /** What the plugin knows of one route: where its policy is, or null when CORS is off there. */
@@ -28,6 +30,8 @@ export interface CorsPath {
   allow: string | null
   /** Which OPTIONS route the plugin generated here: none yet, one for all OPTIONS, or one for preflights only. */
   generated: 'none' | 'all' | 'preflight'
+  /** Per method and host, the first route and its other constraints, to compare their variants. */
+  variants?: Map<string, { readonly others: string | null, readonly route: CorsRoute }>
 }
 
 type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
@@ -36,6 +40,14 @@ interface PendingTarget {
   readonly url: string
   readonly host: unknown
   readonly route: CorsRoute
+  readonly constrained: boolean
+}
+
+/** A route as the preflight lookup stores it. */
+interface Target {
+  readonly route: CorsRoute
+  /** Constrained by more than the host (a version, a custom strategy): the application's router may not select it for a preflight. */
+  readonly constrained: boolean
 }
 
 // This router only stores routes: find-my-way wants a handler, and none is ever called.
@@ -63,7 +75,16 @@ export class CorsRegistry {
    */
   readonly #pending = new Map<string, PendingTarget[]>()
   readonly #paths: PathIndex<CorsPath>
+  /** URLs of the OPTIONS routes the plugin generated. */
+  readonly generatedUrls: string[] = []
   #usesHost = false
+  /**
+   * Whether every route of the server went through a registration's onRoute hook, so that #targets
+   * holds every route a preflight may target: true once the plugin is registered at the root (which
+   * refuses to start after routes it did not see). Otherwise a route in a scope that no registration
+   * governs may be the one the application's router selects, and each lookup is checked against it.
+   */
+  #seesAllRoutes = false
 
   constructor (app: FastifyInstance) {
     const config = app.initialConfig as Record<string, unknown> & { routerOptions?: Record<string, unknown> }
@@ -82,23 +103,27 @@ export class CorsRegistry {
   }
 
   /**
-   * Records a route as a preflight target. A second route on the same method and path differs only by
-   * constraints that a preflight cannot carry (a version, a custom strategy): the first one answers.
+   * Records a route as a preflight target. Routes on one method and path that differ only by
+   * constraints a preflight cannot carry (a version, a custom strategy) must share their policy:
+   * a preflight cannot tell which of them the browser will call.
    */
-  addTarget (method: string, url: string, constraints: Record<string, unknown> | undefined, route: CorsRoute): void {
+  addTarget (method: string, url: string, path: CorsPath, constraints: Record<string, unknown> | undefined, route: CorsRoute): void {
     const host = constraints?.host
     if (host !== undefined) this.#usesHost = true
+    const others = otherConstraints(constraints)
+    checkVariants(path, method, host, others, route)
+    const target: PendingTarget = { url, host, route, constrained: others !== null }
     const pending = this.#pending.get(method)
-    if (pending === undefined) this.#pending.set(method, [{ url, host, route }])
-    else pending.push({ url, host, route })
+    if (pending === undefined) this.#pending.set(method, [target])
+    else pending.push(target)
   }
 
   /** Moves a method's pending routes into #targets, in declaration order. */
   #addPending (method: FindMyWay.HTTPMethod, pending: PendingTarget[]): void {
-    for (const { url, host, route } of pending) {
+    for (const { url, host, route, constrained } of pending) {
       const constraints = host === undefined ? {} : { host }
       if (this.#targets.findRoute(method, url, constraints) !== null) continue
-      this.#targets.on(method, url, { constraints }, NO_HANDLER, route)
+      this.#targets.on(method, url, { constraints }, NO_HANDLER, { route, constrained } satisfies Target)
     }
     pending.length = 0
   }
@@ -116,19 +141,73 @@ export class CorsRegistry {
     return this.#pending.has(method)
   }
 
-  /** The route the application's router selects for this method and URL, as rule 8 requires. */
-  findTarget (method: string, url: string, host: string | undefined): CorsRoute | null {
+  /** Called by a registration at the root: from then on every route goes through onRoute. */
+  seeAllRoutes (): void {
+    this.#seesAllRoutes = true
+  }
+
+  /**
+   * The route the application's router selects for this method and URL, as rule 8 requires; null
+   * when there is none. `app` is any instance of the server, whose router is asked when some routes
+   * may have escaped the plugin.
+   */
+  findTarget (method: string, url: string, host: string | undefined, app: FastifyInstance): CorsRoute | null {
     const pending = this.#pending.get(method)
     if (pending === undefined) return null
     if (pending.length > 0) this.#addPending(method as FindMyWay.HTTPMethod, pending)
     const found = this.#targets.find(method as FindMyWay.HTTPMethod, url, this.#usesHost ? { host } : undefined)
-    return found === null ? null : found.store as CorsRoute
+    if (found === null) return null
+    const target = found.store as Target
+    if (this.#seesAllRoutes) return target.route
+    // Rule 8 among all routes: a route in a scope no registration governs (a sibling of the scope
+    // that registered the plugin, or declared before it) may be the one selected. The same route
+    // yields the same parameters; another one, even on an overlapping path, does not.
+    const selected = app.findRoute({ method, url, constraints: { host } } as Parameters<FastifyInstance['findRoute']>[0])
+    if (selected === null ? target.constrained : sameParams(selected.params, found.params)) return target.route
+    return notGoverned(method, url)
   }
 
   /** The record of a path, shared by routes that differ only in parameter names. */
   path (url: string): CorsPath {
     return this.#paths.get(url)
   }
+}
+
+/** The constraints other than the host, as `version 1.0.0, tenant a`; null when there are none. */
+function otherConstraints (constraints: Record<string, unknown> | undefined): string | null {
+  if (constraints === undefined) return null
+  const keys = Object.keys(constraints).filter((key) => key !== 'host' && key !== PREFLIGHT_CONSTRAINT).sort()
+  return keys.length === 0 ? null : keys.map((key) => `${key} ${String(constraints[key])}`).join(', ')
+}
+
+function checkVariants (path: CorsPath, method: string, host: unknown, others: string | null, route: CorsRoute): void {
+  const key = `${method} ${String(host)}`
+  const variants = path.variants ??= new Map()
+  const first = variants.get(key)
+  if (first === undefined) {
+    variants.set(key, { others, route })
+    return
+  }
+  // The same constraints twice is a duplicate route, which Fastify itself reports.
+  if (first.others === others || samePolicy(first.route, route)) return
+  const label = (route: CorsRoute, others: string | null): string => `${route.label} (${others ?? 'no constraint'})`
+  throw new CorsPolicyError([{ where: `route ${label(route, others)}`, path: '', message: messages.constraintVariants(label(first.route, first.others)) }])
+}
+
+/** Equal for as long as the app runs: one slot, or one compiled policy that neither can replace alone. */
+function samePolicy (a: CorsRoute, b: CorsRoute): boolean {
+  return a.slot === b.slot || (a.slot !== null && b.slot !== null && a.slot.current === b.slot.current && a.policyName === b.policyName)
+}
+
+function sameParams (a: Record<string, string | undefined>, b: Record<string, string | undefined>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key])
+}
+
+/** The target of a preflight whose route the plugin does not govern. */
+function notGoverned (method: string, url: string): CorsRoute {
+  const path = url.split('?', 1)[0] as string
+  return { label: `${method} ${path} (a route fastify-cors-policy does not govern)`, methods: [method], url: path, slot: null, policyName: null, policyLabel: null }
 }
 
 const registries = new WeakMap<object, CorsRegistry>()

@@ -58,7 +58,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     const path = registry.path(url)
     for (const method of methods) {
       path.methods.add(method)
-      registry.addTarget(method, url, route.constraints, entry)
+      registry.addTarget(method, url, path, route.constraints, entry)
     }
     path.allow = null
     if (methods.includes('OPTIONS')) yieldPlainOptions(scope, route, path, methods)
@@ -69,7 +69,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   route.onSend = appendHook(route.onSend, actualHook(entry, slot))
   for (let i = 0; i < urls.length; i++) {
     const path = paths[i] as CorsPath
-    if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods)
+    if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods, registry)
   }
 }
 
@@ -108,10 +108,11 @@ function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler):
  * One OPTIONS route per CORS-enabled path, never a catch-all. It answers every OPTIONS request there,
  * unless the application has its own OPTIONS route on the path: then it is constrained to preflights.
  */
-function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, url: string, path: CorsPath, methods: readonly string[]): void {
+function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, url: string, path: CorsPath, methods: readonly string[], registry: CorsRegistry): void {
   const beside = methods.includes('OPTIONS') || scope.hasRoute({ method: 'OPTIONS', url })
   if (beside) addPreflightStrategy(scope)
   path.generated = beside ? 'preflight' : 'all'
+  registry.generatedUrls.push(url)
   scope.route({
     method: 'OPTIONS',
     // route.url already carries the scope's prefix, which scope.route adds again.

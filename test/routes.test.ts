@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import swagger from '@fastify/swagger'
-import cors, { CorsPolicyError, CORS_POLICY_INVALID } from '../lib/index.ts'
+import cors, { CorsPolicyError, CORS_POLICY_INVALID, type CorsPluginOptions } from '../lib/index.ts'
 import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight } from './helpers.ts'
 
 // The OPTIONS routes the plugin generates, how they live beside the application's own routes,
@@ -17,6 +17,21 @@ function optionsRoutes (app: FastifyInstance): string[] {
     if (methods.includes('OPTIONS')) urls.push(route.url)
   })
   return urls
+}
+
+/** Why an app with the plugin and these routes did not start (thrown by a route declaration or by ready()), or null. */
+async function startupError (options: CorsPluginOptions, routes: (app: FastifyInstance) => void): Promise<unknown> {
+  const app = Fastify()
+  try {
+    await app.register(cors, options)
+    routes(app)
+    await app.ready()
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+  return null
 }
 
 function plainOptions (url: string, headers: Record<string, string> = {}) {
@@ -531,22 +546,73 @@ t.test('rule 8: routes constrained by host answer preflights with their own poli
   t.equal((await ask('c.api.example', APP)).statusCode, 403, 'another host hits the route without CORS')
 })
 
-t.test('rule 8: of two routes that differ only by a version constraint, the first declared answers preflights', async (t) => {
-  const app = await build({}, (app) => {
+t.test('rule 8: routes that differ only by constraints a preflight does not carry must share their policy', async (t) => {
+  const refused = await startupError({}, (app) => {
     app.put('/v', { constraints: { version: '1.0.0' }, config: { cors: { origins: [APP] } } }, async () => 'v1')
     app.put('/v', { constraints: { version: '2.0.0' }, config: { cors: { origins: [OTHER] } } }, async () => 'v2')
   })
-  t.teardown(() => app.close())
+  t.ok(refused instanceof CorsPolicyError)
+  t.equal((refused as CorsPolicyError).code, CORS_POLICY_INVALID)
+  t.equal((refused as Error).message,
+    'route PUT /v (version 2.0.0): has another CORS policy than the route PUT /v (version 1.0.0), and the two differ only by ' +
+    'constraints that a preflight does not carry (a version, a custom strategy): a preflight cannot tell which of them the ' +
+    'browser will call; give both the same policy (one name, or equal inline policies), or put them on different paths')
 
-  t.equal((await app.inject(preflight('/v', APP, 'PUT'))).statusCode, 204)
-  t.equal((await app.inject(preflight('/v', OTHER, 'PUT'))).statusCode, 403)
+  const unversioned = await startupError({ policies: { a: { origins: [APP] }, b: { origins: [APP] } } }, (app) => {
+    app.put('/u', { config: { cors: 'a' } }, async () => 'latest')
+    app.put('/u', { constraints: { version: '1.0.0' }, config: { cors: 'b' } }, async () => 'v1')
+  })
+  t.match((unversioned as Error).message, /^route PUT \/u \(version 1\.0\.0\): has another CORS policy than the route PUT \/u \(no constraint\)/,
+    'two names are two policies, even when equal today: either may be replaced alone')
+
+  const off = await startupError({ default: { origins: [APP] } }, (app) => {
+    app.put('/o', { constraints: { version: '1.0.0' } }, async () => 'v1')
+    app.put('/o', { constraints: { version: '2.0.0' }, config: { cors: false } }, async () => 'v2')
+  })
+  t.match((off as Error).message, /^route PUT \/o \(version 2\.0\.0\): has another CORS policy than the route PUT \/o \(version 1\.0\.0\)/)
+
+  const app = await build({ policies: { p: { origins: [APP] } } }, (app) => {
+    app.put('/named', { constraints: { version: '1.0.0' }, config: { cors: 'p' } }, async () => 'v1')
+    app.put('/named', { constraints: { version: '2.0.0' }, config: { cors: 'p' } }, async () => 'v2')
+    app.put('/inline', { constraints: { version: '1.0.0' }, config: { cors: { origins: [OTHER] } } }, async () => 'v1')
+    app.put('/inline', { config: { cors: { origins: [OTHER] } } }, async () => 'latest')
+    app.put('/off', { constraints: { version: '1.0.0' }, config: { cors: false } }, async () => 'v1')
+    app.put('/off', { constraints: { version: '2.0.0' }, config: { cors: false } }, async () => 'v2')
+    app.get('/off', { config: { cors: 'p' } }, async () => 'a CORS route on the path')
+  })
+  t.teardown(() => app.close())
+  t.equal((await app.inject(preflight('/named', APP, 'PUT'))).statusCode, 204, 'one name')
+  t.equal((await app.inject(preflight('/named', OTHER, 'PUT'))).statusCode, 403)
+  t.equal((await app.inject(preflight('/inline', OTHER, 'PUT'))).statusCode, 204, 'equal inline policies')
+  t.equal((await app.inject(preflight('/off', APP, 'PUT'))).statusCode, 403, 'both without CORS')
+  const v2 = await app.inject({ method: 'PUT', url: '/named', headers: { origin: APP, 'accept-version': '2.0.0' } })
+  t.equal(v2.body, 'v2')
+  t.equal(v2.headers['access-control-allow-origin'], APP)
 })
 
-t.test('rule 8: each method\'s routes join the preflight lookup on its first preflight, the first declared still answering', async (t) => {
+t.test('rule 8: a custom constraint strategy, which a preflight does not carry, is held to the same rule', async (t) => {
+  const tenant = {
+    name: 'tenant',
+    storage () {
+      const stores = new Map<unknown, unknown>()
+      return { get: (value: unknown) => stores.get(value) ?? null, set: (value: unknown, store: unknown) => { stores.set(value, store) } }
+    },
+    deriveConstraint: (req: { headers: Record<string, unknown> }) => req.headers['x-tenant'] as string | undefined,
+    mustMatchWhenDerived: false,
+  }
+  const err = await startupError({}, (app) => {
+    app.addConstraintStrategy(tenant as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0])
+    app.delete('/t', { constraints: { tenant: 'a' }, config: { cors: { origins: [APP] } } }, async () => 'a')
+    app.delete('/t', { constraints: { tenant: 'b' }, config: { cors: { origins: [APP], credentials: true } } }, async () => 'b')
+  })
+  t.match((err as Error).message, /^route DELETE \/t \(tenant b\): has another CORS policy than the route DELETE \/t \(tenant a\)/)
+})
+
+t.test('rule 8: each method\'s routes join the preflight lookup on its first preflight', async (t) => {
   const app = await build({}, (app) => {
     app.put('/m', { constraints: { version: '1.0.0' }, config: { cors: { origins: [APP] } } }, async () => 'v1')
     app.get('/m/:id', { config: { cors: { origins: [OTHER] } } }, async () => 'one')
-    app.put('/m', { constraints: { version: '2.0.0' }, config: { cors: { origins: [OTHER] } } }, async () => 'v2')
+    app.put('/m', { constraints: { version: '2.0.0' }, config: { cors: { origins: [APP] } } }, async () => 'v2')
     app.get('/m/me', { config: { cors: false } }, async () => 'me')
   })
   t.teardown(() => app.close())
