@@ -98,7 +98,10 @@ export interface PolicySlot {
 
 let compileCount = 0
 
-/** How many policies have been compiled in this process: each distinct policy once, however many routes share it. */
+/**
+ * How many policies have been compiled in this process: each distinct policy once, however many routes
+ * share it, and again only if it was released (no route used it any more) and comes back.
+ */
 export function compiledPolicyCount (): number {
   return compileCount
 }
@@ -106,20 +109,30 @@ export function compiledPolicyCount (): number {
 /**
  * Compiled policies of one server, shared by all its routes and registrations. The same object is
  * compiled once; an equal policy written inline on many routes is compiled once too (functions aside,
- * which have no key).
+ * which have no key), as long as a slot uses it.
+ *
+ * The cache holds compiled policies weakly: slots hold them. A policy replaced live (a tenant list
+ * refreshed on a timer) is collected once no slot or request in flight uses it, and its key goes with it.
  */
 export class PolicyCache {
   readonly #byObject = new WeakMap<object, CompiledPolicy>()
-  readonly #byKey = new Map<string, CompiledPolicy>()
+  readonly #byKey = new Map<string, WeakRef<CompiledPolicy>>()
+  readonly #collected = new FinalizationRegistry<string>((key) => {
+    // The key may already hold a newer compiled policy, compiled after this one was collected.
+    if (this.#byKey.get(key)?.deref() === undefined) this.#byKey.delete(key)
+  })
 
   compile (declared: object, policy: NormalizedPolicy, label: string): CompiledPolicy {
     const same = this.#byObject.get(declared)
     if (same !== undefined) return same
     const key = typeof policy.origins === 'function' ? null : policyKey(policy)
-    let compiled = key === null ? undefined : this.#byKey.get(key)
+    let compiled = key === null ? undefined : this.#byKey.get(key)?.deref()
     if (compiled === undefined) {
       compiled = new CompiledPolicy(policy, label)
-      if (key !== null) this.#byKey.set(key, compiled)
+      if (key !== null) {
+        this.#byKey.set(key, new WeakRef(compiled))
+        this.#collected.register(compiled, key)
+      }
     }
     this.#byObject.set(declared, compiled)
     return compiled

@@ -1,7 +1,10 @@
 import t from 'tap'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { CorsPolicyError, type CorsPolicy } from '../lib/index.ts'
+import { compiledPolicyCount } from '../lib/compile.ts'
 import { APP, EVIL, build, corsHeaders, preflight } from './helpers.ts'
 
 const OTHER = 'https://other.example'
@@ -118,4 +121,104 @@ t.test('under concurrent load, each response carries the whole old or the whole 
   clearInterval(swapper)
   t.ok(swaps > 10, `the policy was swapped ${swaps} times during the run`)
   t.ok(seen.a > 0 && seen.b > 0, `both versions answered (${seen.a} A, ${seen.b} B) and none mixed them`)
+})
+
+// Replaced policies must not pile up: a tenant list refreshed on a timer is the use case.
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** Full GCs, with turns between them for the finalization callbacks they schedule. */
+async function collect (): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    gc()
+    await nextTurn()
+  }
+}
+
+/** 50 origins no other list shares. */
+const tenantList = (n: number): string[] => Array.from({ length: 50 }, (_, i) => `https://t${n}-${i}.tenant.example`)
+
+t.test('3,000 replacements with distinct origin lists leave the heap where it was', async (t) => {
+  const app = await build({ policies: { tenants: { origins: [APP] } } }, (app) => {
+    app.get('/a', { config: { cors: 'tenants' } }, async () => 'a')
+  })
+  t.teardown(() => app.close())
+  for (let n = 0; n < 100; n++) app.corsPolicies.replace('tenants', { origins: tenantList(n) })
+  await collect()
+  const before = process.memoryUsage().heapUsed
+  for (let n = 100; n < 3100; n++) app.corsPolicies.replace('tenants', { origins: tenantList(n), credentials: true })
+  await collect()
+  const grown = (process.memoryUsage().heapUsed - before) / 1048576
+  // Each compiled 50-origin policy kept alive costs about 10 KB: keeping them all grew the heap by about 32 MB.
+  t.ok(grown < 5, `the heap grew by ${grown.toFixed(2)} MB`)
+  const last = await app.inject({ url: '/a', headers: { origin: 'https://t3099-49.tenant.example' } })
+  t.strictSame(corsHeaders(last.headers), {
+    'access-control-allow-origin': 'https://t3099-49.tenant.example',
+    'access-control-allow-credentials': 'true',
+    vary: 'Origin',
+  }, 'the last list is the one in force')
+})
+
+t.test('a replaced policy is released, and compiled again when it comes back', async (t) => {
+  const first: CorsPolicy = { origins: tenantList(1), exposeHeaders: ['x-first'] }
+  const app = await build({ policies: { tenants: { origins: [APP] } } }, (app) => {
+    app.get('/a', { config: { cors: 'tenants' } }, async () => 'a')
+  })
+  t.teardown(() => app.close())
+  app.corsPolicies.replace('tenants', { ...first })
+  app.corsPolicies.replace('tenants', { origins: tenantList(2) })
+  await collect()
+
+  const before = compiledPolicyCount()
+  app.corsPolicies.replace('tenants', { ...first })
+  t.equal(compiledPolicyCount() - before, 1, 'no route used the first list any more: it was released and is compiled anew')
+  const back = await app.inject({ url: '/a', headers: { origin: 'https://t1-7.tenant.example' } })
+  t.strictSame(corsHeaders(back.headers), {
+    'access-control-allow-origin': 'https://t1-7.tenant.example',
+    'access-control-expose-headers': 'x-first',
+    vary: 'Origin',
+  })
+  const pre = await app.inject(preflight('/a', 'https://t1-7.tenant.example', 'GET'))
+  t.equal(pre.statusCode, 204)
+  t.equal((await app.inject({ url: '/a', headers: { origin: 'https://t2-7.tenant.example' } })).headers['access-control-allow-origin'], undefined,
+    'the list it replaced is gone')
+})
+
+t.test('a policy in use is compiled once, however often an equal one is swapped in and whatever the GC does', async (t) => {
+  const shared: CorsPolicy = { origins: tenantList(3), credentials: true }
+  const app = await build({ policies: { tenants: { origins: [APP] } } }, (app) => {
+    app.get('/a', { config: { cors: 'tenants' } }, async () => 'a')
+    for (let i = 0; i < 20; i++) app.get(`/inline/${i}`, { config: { cors: { ...shared } } }, async () => 'inline')
+  })
+  t.teardown(() => app.close())
+  await collect()
+  const before = compiledPolicyCount()
+  for (let i = 0; i < 3; i++) {
+    app.corsPolicies.replace('tenants', { ...shared })
+    await collect()
+  }
+  t.equal(compiledPolicyCount() - before, 0, 'the inline routes keep it alive, and the named policy shares it')
+  const a = await app.inject({ url: '/a', headers: { origin: 'https://t3-0.tenant.example' } })
+  t.equal(a.headers['access-control-allow-credentials'], 'true')
+})
+
+t.test('a policy compiled again before the GC reports its old copy gone stays shared', async (t) => {
+  const first: CorsPolicy = { origins: tenantList(4) }
+  const app = await build({ policies: { tenants: { origins: [APP] } } }, (app) => {
+    app.get('/a', { config: { cors: 'tenants' } }, async () => 'a')
+  })
+  t.teardown(() => app.close())
+  app.corsPolicies.replace('tenants', { ...first })
+  app.corsPolicies.replace('tenants', { origins: tenantList(5) })
+  await nextTurn()
+  const before = compiledPolicyCount()
+  // The first list's compiled policy is collected here; the news of it comes in a later turn.
+  gc()
+  app.corsPolicies.replace('tenants', { ...first })
+  t.equal(compiledPolicyCount() - before, 1, 'the first list was collected, and is compiled anew')
+  await collect()
+  app.corsPolicies.replace('tenants', { ...first })
+  t.equal(compiledPolicyCount() - before, 1, 'the late news of the old copy did not drop the new one')
+  t.equal((await app.inject({ url: '/a', headers: { origin: 'https://t4-1.tenant.example' } })).headers['access-control-allow-origin'], 'https://t4-1.tenant.example')
 })
