@@ -1,5 +1,6 @@
 import safeRegex from 'safe-regex2'
-import { parseOriginEntry } from './origin.ts'
+import { isLoopbackHost, parseOriginEntry } from './origin.ts'
+import { analyse, type RegExpAnalysis } from './regexp-analysis.ts'
 
 // CORS configurations that have caused real breaches, refused at startup: one table, each check
 // naming the mistake, finding it in a policy and saying what to write instead. README ("Startup
@@ -21,16 +22,19 @@ export interface MisconfigCheck {
   readonly find: (policy: PolicyView, add: Add) => void
 }
 
+const INSTEAD = 'list the origins, a subdomain pattern such as "https://*.example.com", or decide in an origin function'
+
 export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
   {
     name: 'an http origin with credentials',
     find (policy, add) {
       if (!policy.credentials || policy.insecureAllowed) return
       for (const { path, value } of policy.origins) {
-        const insecure = typeof value === 'string' ? isInsecureEntry(value) : regexpAdmitsInsecure(value)
-        if (!insecure) continue
+        const example = typeof value === 'string' ? (isInsecureEntry(value) ? '' : null) : analysisOf(value)?.insecure ?? null
+        if (example === null) continue
         add(path, `${typeof value === 'string' ? JSON.stringify(value) : String(value)} allows a plain http origin with credentials: ` +
-          'anyone on the network path (public Wi-Fi, a proxy) can inject a script into that origin and read your users\' responses; ' +
+          'anyone on the network path (public Wi-Fi, a proxy) can inject a script into that origin and read your users\' responses' +
+          `${example === '' ? '' : ` (it matches ${example})`}; ` +
           'use https, or set dangerouslyAllowInsecureOrigins: true if you accept that risk (localhost, 127.0.0.1 and [::1] need neither)')
       }
     },
@@ -51,10 +55,53 @@ export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
     name: 'a RegExp origin open to catastrophic backtracking',
     find (policy, add) {
       for (const { path, value } of policy.origins) {
-        if (!(value instanceof RegExp) || safeRegex(withoutOptionals(value.source))) continue
+        if (!(value instanceof RegExp) || !mayBacktrack(value)) continue
         add(path, `${String(value)} may take exponential time on a crafted Origin (nested or too many repetitions, as safe-regex2 judges it), ` +
           'so a few requests could stall the server; for subdomains list a pattern such as "https://*.example.com", ' +
           'or decide in an origin function')
+      }
+    },
+  },
+  {
+    name: 'a RegExp origin that cannot be checked',
+    find (policy, add) {
+      for (const { path, regexp, analysis } of analysedRegExps(policy)) {
+        if (analysis.unsupported === null) continue
+        add(path, `${String(regexp)} uses ${analysis.unsupported}, so startup cannot tell which hosts it lets in; ` +
+          'list the origins and patterns ("https://*.example.com"), or decide in an origin function')
+      }
+    },
+  },
+  {
+    name: 'a RegExp origin that matches no origin',
+    find (policy, add) {
+      for (const { path, regexp, analysis } of analysedRegExps(policy)) {
+        if (analysis.unsupported !== null || analysis.matchesOrigins) continue
+        add(path, `${String(regexp)} matches no origin as browsers send them (scheme://host[:port], lower case, nothing after), so it allows nothing; ` +
+          'write it for whole origins, e.g. /^https:\\/\\/app\\.example\\.com$/, or remove it')
+      }
+    },
+  },
+  {
+    name: 'a RegExp origin that matches any host',
+    find (policy, add) {
+      for (const { path, regexp, analysis } of analysedRegExps(policy)) {
+        if (analysis.anyHost === null) continue
+        add(path, `${String(regexp)} matches hosts anyone can register, such as ${analysis.anyHost}, so any site could read the responses; ` +
+          (policy.credentials ? INSTEAD : `for a public API write origins: '*'; otherwise ${INSTEAD}`))
+      }
+    },
+  },
+  {
+    name: 'a RegExp origin that lets look-alike hosts in',
+    find (policy, add) {
+      for (const { path, regexp, analysis } of analysedRegExps(policy)) {
+        if (analysis.anyHost !== null || analysis.lookAlike === null) continue
+        const { sample, variant } = analysis.lookAlike
+        add(path, `${String(regexp)} matches ${variant} as well as ${sample}: a look-alike host that anyone can register, ` +
+          'since the RegExp lets a name run into the domain or lets the domain\'s labels vary; ' +
+          'match whole labels under a domain you own, spelled out to its top-level domain, ' +
+          'e.g. /^https:\\/\\/([a-z0-9-]+\\.)?example\\.com$/, or list a pattern such as "https://*.example.com"')
       }
     },
   },
@@ -78,12 +125,9 @@ export function findMisconfigurations (policy: Record<string, unknown>, add: Add
   for (const check of MISCONFIG_CHECKS) check.find(view, add)
 }
 
-/**
- * Loopback hosts: what browsers treat as potentially trustworthy although plain http (Secure
- * Contexts), since no one else on the network can answer for them.
- */
-function isLoopback (host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+/** Whether a RegExp's source is written `^…$`, so that it reads as a whole origin. */
+export function isAnchored (source: string): boolean {
+  return source.startsWith('^') && source.endsWith('$') && !source.endsWith('\\$')
 }
 
 /** An http entry the validator accepts (exact, any-port or subdomain pattern) for a host other than loopback. */
@@ -92,62 +136,7 @@ function isInsecureEntry (entry: string): boolean {
   let host = entry.slice(7)
   if (host.startsWith('*.')) host = host.slice(2)
   const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':')
-  return !isLoopback(end <= 0 ? host : host.slice(0, end))
-}
-
-/**
- * Whether a RegExp can match an http origin other than loopback: one of its top-level alternatives
- * has a scheme part that matches "http" (`https?`, `(http|https)`, `[a-z]+`), and a host part that
- * does not start with a loopback name.
- */
-function regexpAdmitsInsecure (regexp: RegExp): boolean {
-  for (const alternative of topLevelAlternatives(regexp.source)) {
-    const sep = alternative.indexOf(':\\/\\/')
-    if (sep === -1) continue
-    const scheme = alternative.slice(alternative.startsWith('^') ? 1 : 0, sep)
-    let http: boolean
-    try {
-      http = new RegExp(`^(?:${scheme})$`, regexp.flags).test('http')
-    } catch {
-      // A group that spans the "://": read the text instead.
-      http = /http(?:[^s]|$|s[?*{])/.test(scheme)
-    }
-    if (http && !startsWithLoopback(alternative.slice(sep + 5))) return true
-  }
-  return false
-}
-
-// In a RegExp's source: a loopback name, or a group of them, then a port, a group or the end.
-const LOOPBACK_NAME = /^(?:localhost|127\\\.0\\\.0\\\.1|\\\[::1\\\])$/
-const LOOPBACK_HOST = /^(?:localhost|127\\\.0\\\.0\\\.1|\\\[::1\\\])(?=[:()|$]|$)/
-const HOST_GROUP = /^\((?:\?:)?([^()]*)\)(?=[:()|$]|$)/
-
-function startsWithLoopback (host: string): boolean {
-  if (LOOPBACK_HOST.test(host)) return true
-  const group = HOST_GROUP.exec(host)
-  return group !== null && topLevelAlternatives(group[1] as string).every((name) => LOOPBACK_NAME.test(name))
-}
-
-/** The source split at each `|` outside groups and character classes. */
-function topLevelAlternatives (source: string): string[] {
-  const alternatives: string[] = []
-  let depth = 0
-  let inClass = false
-  let start = 0
-  for (let i = 0; i < source.length; i++) {
-    const c = source.charAt(i)
-    if (c === '\\') i++
-    else if (inClass) inClass = c !== ']'
-    else if (c === '[') inClass = true
-    else if (c === '(') depth++
-    else if (c === ')') depth--
-    else if (c === '|' && depth === 0) {
-      alternatives.push(source.slice(start, i))
-      start = i + 1
-    }
-  }
-  alternatives.push(source.slice(start))
-  return alternatives
+  return !isLoopbackHost(end <= 0 ? host : host.slice(0, end))
 }
 
 /**
@@ -175,6 +164,10 @@ function escapeBareDots (source: string): string {
   return fixed
 }
 
+function mayBacktrack (regexp: RegExp): boolean {
+  return !safeRegex(withoutOptionals(regexp.source))
+}
+
 /**
  * The source without the `?` quantifiers outside groups, for safe-regex2: a part that is optional at
  * the top level matches at most once and sits in no repetition, so it cannot make matching
@@ -200,4 +193,28 @@ function withoutOptionals (source: string): string {
     kept += c
   }
   return kept
+}
+
+const analyses = new WeakMap<RegExp, RegExpAnalysis | null>()
+
+/**
+ * The analysis of a RegExp, once per RegExp object; null for those that other checks refuse in a way
+ * that makes it pointless or unsafe (not anchored, stateful, open to catastrophic backtracking).
+ */
+function analysisOf (regexp: RegExp): RegExpAnalysis | null {
+  let analysis = analyses.get(regexp)
+  if (analysis === undefined) {
+    analysis = !isAnchored(regexp.source) || regexp.global || regexp.sticky || mayBacktrack(regexp) ? null : analyse(regexp)
+    analyses.set(regexp, analysis)
+  }
+  return analysis
+}
+
+/** The RegExps of a policy for the checks that read the analysis: those without an unescaped dot, whose message says more. */
+function * analysedRegExps (policy: PolicyView): Generator<{ path: string, regexp: RegExp, analysis: RegExpAnalysis }> {
+  for (const { path, value } of policy.origins) {
+    if (!(value instanceof RegExp) || escapeBareDots(value.source) !== value.source) continue
+    const analysis = analysisOf(value)
+    if (analysis !== null) yield { path, regexp: value, analysis }
+  }
 }

@@ -15,6 +15,8 @@ export type OriginEntry =
   | { readonly kind: 'subdomains', readonly scheme: 'http' | 'https', readonly suffix: string }
   /** `http://localhost:*`: `origin` is the entry without `:*`. */
   | { readonly kind: 'anyPort', readonly origin: string }
+  /** `http://*.localhost:*`, for loopback names only: `suffix` is `.localhost`, what follows the first label, without the port. */
+  | { readonly kind: 'subdomainsAnyPort', readonly scheme: 'http' | 'https', readonly suffix: string }
 
 const SERIALIZED = 'an origin is scheme://host[:port], as browsers send it'
 const HOST = 'a host is a name of non-empty labels made of a-z, 0-9, - and _ (punycode for the rest), an IPv4 address or a bracketed IPv6 address'
@@ -55,9 +57,12 @@ export function parseOriginEntry (entry: string): OriginEntry | string {
   const star = rest.indexOf('*')
   if (star === -1) return checkExact(entry, scheme, rest)
   if (rest.indexOf('*', star + 1) !== -1) {
-    return rest.startsWith('*.') && rest.endsWith(':*')
-      ? 'combines a subdomain wildcard with a port wildcard; list the ports, e.g. "https://*.example.com:8443"'
-      : `has more than one wildcard; ${WILDCARD_PLACES}`
+    if (!rest.startsWith('*.') || !rest.endsWith(':*')) return `has more than one wildcard; ${WILDCARD_PLACES}`
+    // Any subdomain on any port is harmless on loopback (local dev servers), and nowhere else.
+    const base = rest.slice(2, -2)
+    if (!isLoopbackName(base)) return 'combines a subdomain wildcard with a port wildcard; list the ports, e.g. "https://*.example.com:8443"'
+    const parsed = checkSubdomainPattern(entry, scheme, base)
+    return typeof parsed === 'string' ? parsed : { kind: 'subdomainsAnyPort', scheme: scheme as 'http' | 'https', suffix: '.' + base }
   }
   if (rest.startsWith('*.')) return checkSubdomainPattern(entry, scheme, rest.slice(2))
   if (rest.endsWith(':*')) return checkAnyPortPattern(entry.slice(0, -2), scheme, rest.slice(0, -2))
@@ -109,6 +114,9 @@ function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: str
   if (typeof parsed === 'string') return `is not a valid pattern: after "*.", it ${parsed}`
   const parts = splitHostPort(baseWithPort) as { hostEnd: number }
   const base = baseWithPort.slice(0, parts.hostEnd)
+  // The Public Suffix List does not know `localhost`, so it reads as a top-level domain; every
+  // name under it is loopback, which only the machine itself can answer for.
+  if (isLoopbackName(base)) return { kind: 'subdomains', scheme, suffix: '.' + baseWithPort }
   const info = parseDomain(base, { allowPrivateDomains: true })
   if (info.isIp === true) return 'puts a wildcard in front of an IP address; list the addresses instead'
   if (info.publicSuffix === base || info.domain === null) {
@@ -116,6 +124,28 @@ function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: str
       `put the wildcard under a domain you own, e.g. "${scheme}://*.example.${base}"`
   }
   return { kind: 'subdomains', scheme, suffix: '.' + baseWithPort }
+}
+
+/**
+ * Loopback hosts: what browsers treat as potentially trustworthy although plain http (Secure
+ * Contexts: 127.0.0.0/8, [::1], localhost and names under it), since no one else on the network can
+ * answer for them. One decision for the origins listed as strings and for RegExps' samples.
+ */
+export function isLoopbackHost (host: string): boolean {
+  return isLoopbackName(host) || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/** `localhost` or a name under it: the only loopback names, and the only ones that can have subdomains. */
+function isLoopbackName (host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost')
+}
+
+/**
+ * The domain a host belongs to, the part someone registered (`example.com` for `a.b.example.com`,
+ * `a.github.io` under the list's private section); null for IP addresses, public suffixes and single labels.
+ */
+export function registrableDomain (host: string): string | null {
+  return parseDomain(host, { allowPrivateDomains: true }).domain
 }
 
 function checkAnyPortPattern (base: string, scheme: string, hostPort: string): OriginEntry | string {
@@ -255,14 +285,17 @@ function isDottedQuadIfNumeric (value: string, start: number, end: number): bool
 }
 
 /**
- * Exact origins in a Set, subdomain patterns in a Set of suffixes per scheme, any-port patterns in a
- * Set of bases: a lookup costs the same however many origins are listed.
+ * Exact origins in a Set, subdomain patterns in a Set of suffixes per scheme (with the port, or
+ * without it for loopback's any port), any-port patterns in a Set of bases: a lookup costs the same
+ * however many origins are listed.
  */
 export class OriginMatcher {
   readonly #exact: ReadonlySet<string>
   readonly #https: ReadonlySet<string> | null
   readonly #http: ReadonlySet<string> | null
   readonly #anyPort: ReadonlySet<string> | null
+  readonly #httpsAnyPort: ReadonlySet<string> | null
+  readonly #httpAnyPort: ReadonlySet<string> | null
   readonly #regexps: readonly RegExp[] | null
 
   constructor (entries: readonly OriginEntry[], regexps: readonly RegExp[]) {
@@ -270,15 +303,20 @@ export class OriginMatcher {
     const https = new Set<string>()
     const http = new Set<string>()
     const anyPort = new Set<string>()
+    const httpsAnyPort = new Set<string>()
+    const httpAnyPort = new Set<string>()
     for (const entry of entries) {
       if (entry.kind === 'exact') exact.add(entry.origin)
       else if (entry.kind === 'anyPort') anyPort.add(entry.origin)
-      else (entry.scheme === 'https' ? https : http).add(entry.suffix)
+      else if (entry.kind === 'subdomains') (entry.scheme === 'https' ? https : http).add(entry.suffix)
+      else (entry.scheme === 'https' ? httpsAnyPort : httpAnyPort).add(entry.suffix)
     }
     this.#exact = exact
     this.#https = https.size > 0 ? https : null
     this.#http = http.size > 0 ? http : null
     this.#anyPort = anyPort.size > 0 ? anyPort : null
+    this.#httpsAnyPort = httpsAnyPort.size > 0 ? httpsAnyPort : null
+    this.#httpAnyPort = httpAnyPort.size > 0 ? httpAnyPort : null
     // Matched against the whole origin, as if wrapped in ^(?:…)$, so a top-level | cannot escape.
     this.#regexps = regexps.length > 0 ? regexps.map((r) => new RegExp(`^(?:${r.source})$`, r.flags)) : null
   }
@@ -289,6 +327,8 @@ export class OriginMatcher {
     if (this.#https !== null && origin.startsWith('https://') && matchesSuffix(this.#https, origin, 8)) return true
     if (this.#http !== null && origin.startsWith('http://') && matchesSuffix(this.#http, origin, 7)) return true
     if (this.#anyPort !== null && matchesAnyPort(this.#anyPort, origin)) return true
+    if (this.#httpsAnyPort !== null && origin.startsWith('https://') && matchesSuffixAnyPort(this.#httpsAnyPort, origin, 8, 'https')) return true
+    if (this.#httpAnyPort !== null && origin.startsWith('http://') && matchesSuffixAnyPort(this.#httpAnyPort, origin, 7, 'http')) return true
     if (this.#regexps !== null && isSerializedOrigin(origin)) {
       for (const regexp of this.#regexps) if (regexp.test(origin)) return true
     }
@@ -298,19 +338,26 @@ export class OriginMatcher {
 
 // The suffix after each dot of the host is looked up; the labels before it must be non-empty and
 // made of host characters, so `https://a..example.com` or `https://x, https://a.example.com` never match.
-function matchesSuffix (suffixes: ReadonlySet<string>, origin: string, hostStart: number): boolean {
+function matchesSuffix (suffixes: ReadonlySet<string>, origin: string, hostStart: number, end = origin.length): boolean {
   let labelStart = hostStart
-  for (let i = hostStart; i < origin.length; i++) {
+  for (let i = hostStart; i < end; i++) {
     const c = origin.charCodeAt(i)
     if (c === 46 /* . */) {
       if (i === labelStart) return false
-      if (suffixes.has(origin.slice(i))) return true
+      if (suffixes.has(origin.slice(i, end))) return true
       labelStart = i + 1
     } else if (!isLabelChar(c)) {
       return false
     }
   }
   return false
+}
+
+// `http://*.localhost:*`: the host's suffix is looked up as above, after a port in serialized form or none.
+function matchesSuffixAnyPort (suffixes: ReadonlySet<string>, origin: string, hostStart: number, scheme: string): boolean {
+  const colon = origin.indexOf(':', hostStart)
+  if (colon === -1) return matchesSuffix(suffixes, origin, hostStart)
+  return isPort(origin, colon, scheme) && matchesSuffix(suffixes, origin, hostStart, colon)
 }
 
 function matchesAnyPort (bases: ReadonlySet<string>, origin: string): boolean {

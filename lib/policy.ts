@@ -4,7 +4,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 import type { FastifyRequest } from 'fastify'
 import { describe, type CorsPolicyProblem } from './errors.ts'
 import { isToken } from './headers.ts'
-import { findMisconfigurations } from './misconfig.ts'
+import { findMisconfigurations, isAnchored } from './misconfig.ts'
 import { parseOriginEntry, type OriginEntry } from './origin.ts'
 
 /** The JSON part of a policy. RegExp and function origins, which JSON Schema cannot describe, are checked beside it. */
@@ -63,6 +63,8 @@ const shapeCheck = TypeCompiler.Compile(CorsPolicySchema)
 const TOKEN_RULE = "write it as an HTTP token: letters, digits and !#$%&'*+-.^_`|~, without spaces or separators"
 // Fetch standard, "forbidden method": a browser never sends these, so listing them is a mistake.
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+/** Fetch standard, "forbidden response-header name": browsers never show these to scripts, exposed or not. */
+export const FORBIDDEN_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['set-cookie', 'set-cookie2'])
 
 /**
  * Checks a policy and returns it normalized, or adds every problem it has to `problems` and returns null.
@@ -208,7 +210,7 @@ function regexpProblem (regexp: RegExp): string | null {
   if (regexp.global || regexp.sticky) {
     return `${String(regexp)} has the ${regexp.global ? 'g' : 'y'} flag, which makes test() stateful so every other request would fail; remove the flag`
   }
-  if (!source.startsWith('^') || !source.endsWith('$') || source.endsWith('\\$')) {
+  if (!isAnchored(source)) {
     return `${String(regexp)} is not anchored; write it as /^…$/ so it matches whole origins only (an unanchored /example\\.com/ also matches https://example.com.evil.io)`
   }
   return null
@@ -232,8 +234,12 @@ function checkMethods (methods: unknown, add: Add): string[] | null {
 function checkHeaderNames (names: unknown, field: string, add: Add): string[] | null {
   if (!Array.isArray(names)) return null
   names.forEach((name: unknown, index) => {
-    if (typeof name === 'string' && !isToken(name, 0, name.length)) {
+    if (typeof name !== 'string') return
+    if (!isToken(name, 0, name.length)) {
       add(`${field}/${index}`, `${JSON.stringify(name)} is not a valid header name; ${TOKEN_RULE}, e.g. "x-request-id"`)
+    } else if (field === '/exposeHeaders' && FORBIDDEN_RESPONSE_HEADERS.has(name.toLowerCase())) {
+      add(`${field}/${index}`, `${JSON.stringify(name)} is a forbidden response header: browsers never let scripts read it, ` +
+        'whatever Access-Control-Expose-Headers says (cookies stay with the browser); remove it')
     }
   })
   return names as string[]

@@ -1,4 +1,5 @@
 import type { CompiledPolicy } from './compile.ts'
+import type { OriginEntry } from './origin.ts'
 import type { CorsRoute } from './registry.ts'
 
 /** One route's CORS policy, as `app.corsPolicyReport()` and the OpenAPI `x-cors` extension describe it. */
@@ -46,13 +47,21 @@ function describeOrigins (policy: CompiledPolicy): string {
   if (origins === '*') return '*'
   if (typeof origins === 'function') return 'function'
   const all = [
-    ...origins.entries.map((entry) => entry.kind === 'exact'
-      ? entry.origin
-      : entry.kind === 'anyPort' ? `${entry.origin}:*` : `${entry.scheme}://*${entry.suffix}`),
+    ...origins.entries.map(describeEntry),
     ...origins.regexps.map(String),
   ]
   const shown = all.slice(0, MAX_LISTED_ORIGINS).join(', ')
   return all.length > MAX_LISTED_ORIGINS ? `${shown} (+${all.length - MAX_LISTED_ORIGINS} more)` : shown
+}
+
+/** An entry as it was written in the policy. */
+function describeEntry (entry: OriginEntry): string {
+  switch (entry.kind) {
+    case 'exact': return entry.origin
+    case 'anyPort': return `${entry.origin}:*`
+    case 'subdomains': return `${entry.scheme}://*${entry.suffix}`
+    case 'subdomainsAnyPort': return `${entry.scheme}://*${entry.suffix}:*`
+  }
 }
 
 export function reportRows (routes: readonly CorsRoute[]): CorsPolicyReportRow[] {

@@ -1,6 +1,6 @@
 import type { CompiledPolicy, PolicyCache, PolicySlot } from './compile.ts'
 import { CorsPolicyError, type CorsPolicyProblem } from './errors.ts'
-import type { NormalizedPolicy } from './policy.ts'
+import { FORBIDDEN_RESPONSE_HEADERS, type NormalizedPolicy } from './policy.ts'
 import { isToken } from './headers.ts'
 
 // `headersFromSchema: true`: the header names a route declares in its schema join its policy, so a
@@ -30,8 +30,12 @@ export function schemaHeaderNames (schema: Record<string, unknown> | undefined, 
       response.push(...namesOf(headers, `/schema/response/${status}/headers`, where, problems))
     }
   }
+  // A route that sets cookies rightly declares set-cookie in its response schema, yet browsers never
+  // let scripts read it (Fetch standard, "forbidden response-header name"): left out silently, where
+  // a policy listing it in exposeHeaders is refused.
+  const exposable = response.filter((name) => !FORBIDDEN_RESPONSE_HEADERS.has(name))
   if (problems.length > 0) throw new CorsPolicyError(problems)
-  return { request: [...new Set(request)], response: [...new Set(response)] }
+  return { request: [...new Set(request)], response: [...new Set(exposable)] }
 }
 
 /** The property names of a headers schema, in either form Fastify accepts: `{ properties }` or a plain map. */

@@ -46,6 +46,10 @@ const subdomainEntry: fc.Arbitrary<ModelEntry> = fc.tuple(webScheme, fc.oneof(ba
   .chain(([scheme, base]) => fc.option(fc.constantFrom('8443', '3000', '1', '65535', scheme === 'https' ? '80' : '443'))
     .map((port) => ({ kind: 'subdomains', scheme, base, port })))
 
+/** Subdomains of localhost, on one port or any: loopback, so accepted with credentials too. */
+const loopbackSubdomainEntry: fc.Arbitrary<ModelEntry> = fc.tuple(webScheme, fc.constantFrom('localhost', 'app.localhost'), fc.constantFrom(null, '*', '3000'))
+  .map(([scheme, base, port]) => ({ kind: 'subdomains', scheme, base, port }))
+
 const anyPortEntry: fc.Arbitrary<ModelEntry> = fc.tuple(webScheme, fc.oneof(loopback, baseDomain))
   .map(([scheme, host]) => ({ kind: 'anyPort', scheme, host }))
 
@@ -67,7 +71,7 @@ const REGEXP_NEIGHBOURS = [
 ]
 
 export const listPolicy: fc.Arbitrary<ModelPolicy> = fc.record({
-  origins: fc.array(fc.oneof(exactEntry, subdomainEntry, anyPortEntry), { minLength: 1, maxLength: 6 }),
+  origins: fc.array(fc.oneof(exactEntry, subdomainEntry, anyPortEntry, loopbackSubdomainEntry), { minLength: 1, maxLength: 6 }),
   regexps: fc.subarray([...REGEXPS], { maxLength: 2 }),
 })
 
@@ -75,7 +79,8 @@ export const listPolicy: fc.Arbitrary<ModelPolicy> = fc.record({
 function allowedBy (entry: ModelEntry): fc.Arbitrary<string> {
   switch (entry.kind) {
     case 'exact': return fc.constant(entry.origin)
-    case 'subdomains': return subdomain.map((s) => `${entry.scheme}://${s}.${entry.base}${withPort(entry.port)}`)
+    case 'subdomains': return fc.tuple(subdomain, entry.port === '*' ? portFor(entry.scheme) : fc.constant(entry.port))
+      .map(([s, port]) => `${entry.scheme}://${s}.${entry.base}${withPort(port)}`)
     case 'anyPort': return portFor(entry.scheme).map((p) => `${entry.scheme}://${entry.host}${withPort(p)}`)
   }
 }

@@ -36,6 +36,25 @@ t.test('headersFromSchema: schema.headers names join allowHeaders, response head
   t.equal((await app.inject(preflight('/orders/1', APP, 'PUT', 'content-type'))).statusCode, 204)
 })
 
+t.test('headersFromSchema leaves out set-cookie, which a response schema may declare but no script can read', async (t) => {
+  const app = await build({ policies }, (app) => {
+    app.post('/login', {
+      config: { cors: 'partners' },
+      schema: { response: { 200: { headers: Type.Object({ 'Set-Cookie': Type.String(), 'set-cookie2': Type.Optional(Type.String()), 'x-session-id': Type.String() }) } } },
+    }, async (_req, reply) => reply.header('set-cookie', 'id=1').header('x-session-id', '1').send('in'))
+    app.post('/logout', {
+      config: { cors: 'partners' },
+      schema: { response: { 204: { headers: { 'set-cookie': { type: 'string' } } } } },
+    }, async (_req, reply) => reply.code(204).header('set-cookie', 'id=; Max-Age=0').send())
+  })
+  t.teardown(() => app.close())
+  const login = await app.inject({ method: 'POST', url: '/login', headers: { origin: APP } })
+  t.equal(login.headers['access-control-expose-headers'], 'x-request-id, x-session-id')
+  t.equal(login.headers['set-cookie'], 'id=1', 'the route still sets its cookie')
+  const logout = await app.inject({ method: 'POST', url: '/logout', headers: { origin: APP } })
+  t.equal(logout.headers['access-control-expose-headers'], 'x-request-id', 'only the policy\'s own names')
+})
+
 t.test('headersFromSchema follows a replaced named policy', async (t) => {
   const app = await build({ policies }, (app) => {
     app.post('/orders', { config: { cors: 'partners' }, schema: { headers: Type.Object({ 'x-api-key': Type.String() }) } }, async () => 'ok')
