@@ -8,14 +8,28 @@ import type { CorsRoute } from './registry.ts'
 // They go on in onSend, so thrown errors, validation failures, early replies from other hooks and
 // redirects carry them too (rule 7).
 
+/** The answer of an origin function this reply is waiting for: a later send of the same reply supersedes it. */
+const kAwaited = Symbol('fastify-cors-policy.awaited')
+
+type AwaitingReply = FastifyReply & { [kAwaited]?: Promise<boolean> }
+
 /** The `onSend` hook of one CORS-enabled route (or of a scope's not-found handler), whose policy is in `slot`. */
 export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandler {
   return function corsActual (request, reply, payload, done) {
     // Read once: a policy replaced while this request runs is seen whole, old or new.
     const policy = slot.current
-    // Rule 4: every response of an origin-dependent route says Vary: Origin, allowed or not.
-    if (policy.varyActual !== null) policy.varyActual.addTo(reply)
     const origin = request.headers.origin
+    // Fetch standard, "CORS protocol and HTTP caches": a public policy answers every request the
+    // same (rule 3), with or without Origin, whatever it holds, so a cached response suits every
+    // later request; it adds no Vary: Origin (rule 4). A method outside `methods` gets nothing
+    // (rule 2): that answer depends on the method only, which caches key on anyway.
+    if (policy.isPublic) {
+      if (policy.allowsMethod(request.method)) allow(reply, policy, '*')
+      else if (origin !== undefined && logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
+      return done(null, payload)
+    }
+    // Rule 4: every response of an origin-dependent route says Vary: Origin, allowed or not.
+    policy.varyActual.addTo(reply)
     // Rule 3: no Origin, no CORS headers.
     if (origin === undefined) return done(null, payload)
     if (typeof origin !== 'string') {
@@ -26,7 +40,7 @@ export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandl
       if (logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
       return done(null, payload)
     }
-    const allowed = policy.allowsOrigin(origin, request)
+    const allowed = policy.allowsOrigin(origin, request, route)
     if (allowed === true) {
       allow(reply, policy, origin)
       return done(null, payload)
@@ -35,13 +49,24 @@ export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandl
       if (logsRefusals(request)) logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
       return done(null, payload)
     }
-    allowed.then((yes) => {
+    // An origin function answers later. The promise goes back to Fastify's hook runner, so what
+    // follows (the other onSend hooks, writing the response) fails into Fastify's error handling
+    // like any hook error, never into an unhandled rejection.
+    const waiting = reply as AwaitingReply
+    waiting[kAwaited] = allowed
+    return allowed.then((yes) => {
+      // The reply went out meanwhile (a handlerTimeout 503), or a later send of it (the 503 on its
+      // way) took over: this answer is for a response that will never be written. Leave it alone:
+      // the runner then waits on a promise that never settles, and it is collected with the request.
+      if (reply.sent || waiting[kAwaited] !== allowed) return new Promise<never>(abandon)
       if (yes) allow(reply, policy, origin)
       else logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
-      done(null, payload)
+      return payload
     })
   }
 }
+
+function abandon (): void {}
 
 /** Rule 1: the allowed origin (or `*`), credentials when the policy has them, the exposed headers. */
 export function allow (reply: FastifyReply, policy: CompiledPolicy, origin: string): void {

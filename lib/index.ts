@@ -72,9 +72,11 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
     // Rule 7: a 404 answered by this scope's not-found handler carries the default policy's headers.
     const onSendActual = actualHook(fallback, fallback.slot)
     app.addHook('onSend', function corsNotFound (request, reply, payload, next) {
-      if (!request.is404 || (this as Scope)[kRegistration] !== registration ||
-        (request.method === 'OPTIONS' && request.headers[ACRM] !== undefined)) return next(null, payload)
-      onSendActual.call(this, request, reply, payload, next)
+      // Actual requests only: a preflight (OPTIONS with Origin and ACRM) is rule 12's.
+      if (!request.is404 || (this as Scope)[kRegistration] !== registration || (request.method === 'OPTIONS' &&
+        request.headers[ORIGIN] !== undefined && request.headers[ACRM] !== undefined)) return next(null, payload)
+      // A promise when an origin function answers later: Fastify's hook runner waits for it.
+      return onSendActual.call(this, request, reply, payload, next)
     })
   }
 }

@@ -10,6 +10,7 @@ export const CORS_REFUSAL_REASONS = [
   'route_not_cors_enabled',
   'malformed_request',
   'origin_function_failed',
+  'origin_function_timeout',
 ] as const
 
 export type CorsRefusalReason = typeof CORS_REFUSAL_REASONS[number]

@@ -97,13 +97,29 @@ function matchesAny (origin: string, list: ReadonlyArray<string | RegExp>): bool
   return list.some((allowed) => typeof allowed === 'string' ? allowed === origin : allowed.test(origin))
 }
 
-/** @fastify/cors origin functions answer through a callback or a promise, with an origin option as the value. */
+/**
+ * @fastify/cors origin functions answer through a callback or a promise, with an origin option as the
+ * value. The first answer counts (a second callback changes nothing). A thrown error, an error passed
+ * to the callback and a rejection mean "not allowed" and are logged; so does no answer within the
+ * policy's originTimeout. A value allows only when it is `true`, `'*'`, the origin itself, a RegExp
+ * matching it, or a list holding one of those: anything else (undefined, null, another origin) does not.
+ */
 function wrapOriginFunction (fn: (origin: string | undefined, callback: OriginCallback) => void | Promise<OriginValue>): CorsOriginFunction {
   return (origin: string, request: FastifyRequest) => new Promise<boolean>((resolve, reject) => {
-    const settle = (value: OriginValue): void => {
-      resolve(value === true || value === '*' || (value !== false && matchesAny(origin, (Array.isArray(value) ? value : [value]).filter((v): v is string | RegExp => typeof v !== 'boolean'))))
+    // A synchronous throw rejects this promise: the Promise constructor catches it.
+    const result: unknown = fn.call(request.server, origin, (err, value) => {
+      if (err !== null && err !== undefined) reject(err)
+      else resolve(allowsByValue(origin, value))
+    })
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then((value) => resolve(allowsByValue(origin, value)), reject)
     }
-    const result = fn.call(request.server, origin, (err, value) => { if (err !== null) reject(err); else settle(value) })
-    if (result !== undefined && typeof result.then === 'function') result.then(settle, reject)
   })
+}
+
+/** Whether an @fastify/cors origin value allows `origin`; anything it does not describe does not. */
+function allowsByValue (origin: string, value: unknown): boolean {
+  if (value === true || value === '*') return true
+  const list: unknown[] = Array.isArray(value) ? value : [value]
+  return list.some((item) => item === origin || (item instanceof RegExp && item.test(origin)))
 }

@@ -20,6 +20,7 @@ export const CorsPolicySchema = Type.Object({
   maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds a browser may cache a preflight; no header by default' })),
   headersFromSchema: Type.Optional(Type.Boolean({ description: "add the header names of the route's schema.headers to allowHeaders and of schema.response[status].headers to exposeHeaders" })),
   dangerouslyAllowInsecureOrigins: Type.Optional(Type.Boolean({ description: 'allow plain http origins (other than loopback) with credentials, although anyone on the network path can then read credentialed responses' })),
+  originTimeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60000, description: 'milliseconds an origins function may take to answer; later means not allowed. 2000 by default; only with an origins function' })),
 }, { additionalProperties: false, $id: 'CorsPolicy', title: 'CORS policy' })
 
 export type CorsPolicyJson = Static<typeof CorsPolicySchema>
@@ -40,7 +41,12 @@ export interface CorsPolicy {
   headersFromSchema?: boolean
   /** Allows plain `http://` origins other than loopback with credentials, which startup otherwise refuses. */
   dangerouslyAllowInsecureOrigins?: boolean
+  /** Milliseconds an origins function may take to answer (1 to 60000, default 2000); no answer in time means not allowed. */
+  originTimeout?: number
 }
+
+/** How long an origins function may take when its policy does not say: browsers wait, so the bound is short. */
+export const DEFAULT_ORIGIN_TIMEOUT = 2000
 
 /** A policy once checked: what `compile` turns into header values and a matcher. */
 export interface NormalizedPolicy {
@@ -54,6 +60,8 @@ export interface NormalizedPolicy {
   readonly exposeHeaders: readonly string[]
   readonly maxAge: number | null
   readonly headersFromSchema: boolean
+  /** Present when origins is a function: milliseconds it may take to answer (the default filled in). */
+  readonly originTimeout?: number
 }
 
 const FIELDS = Object.keys(CorsPolicySchema.properties)
@@ -86,6 +94,9 @@ export function checkPolicy (value: unknown, where: string, problems: CorsPolicy
   const credentials = policy.credentials === true
   const normalizedOrigins = checkOrigins(origins, credentials, add)
   findMisconfigurations(policy, add)
+  if (policy.originTimeout !== undefined && typeof origins !== 'function') {
+    add('/originTimeout', 'applies only to an origins function, and origins is not one; remove it')
+  }
   if (origins === '*' && credentials) {
     add('/credentials', "is true with origins '*'; browsers refuse credentials from a wildcard origin: list the origins instead")
   }
@@ -107,6 +118,9 @@ export function checkPolicy (value: unknown, where: string, problems: CorsPolicy
     exposeHeaders: Object.freeze(dedupeIgnoringCase(exposeHeaders ?? [])),
     maxAge: typeof policy.maxAge === 'number' ? policy.maxAge : null,
     headersFromSchema: policy.headersFromSchema === true,
+    ...(typeof normalizedOrigins === 'function'
+      ? { originTimeout: typeof policy.originTimeout === 'number' ? policy.originTimeout : DEFAULT_ORIGIN_TIMEOUT }
+      : {}),
   })
 }
 
@@ -150,6 +164,8 @@ function shapeMessage (type: ValueErrorType, path: string, value: unknown): stri
     case 'headersFromSchema':
     case 'dangerouslyAllowInsecureOrigins':
       return `is ${describe(value)}; ${field} is true or false`
+    case 'originTimeout':
+      return `is ${describe(value)}; originTimeout is a whole number of milliseconds from 1 to 60000`
     case 'maxAge':
       return `is ${describe(value)}; maxAge is a whole number of seconds from 0 to 86400 (Firefox's cap; Chromium caps at 7200)`
     default:

@@ -13,8 +13,11 @@ const varyWhenNoPolicy = new VaryTokens(VARY_PREFLIGHT_WITH_ORIGIN)
 // Fetch standard, "method normalize": browsers upper-case only these; any other method goes out as written.
 const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
 
-/** Answers a preflight on a path the plugin generated an OPTIONS route for. Sends the reply itself. */
-export function answerPreflight (registry: CorsRegistry, request: FastifyRequest, reply: FastifyReply, origin: unknown, method: unknown): void {
+/**
+ * Answers a preflight on a path the plugin generated an OPTIONS route for. Sends the reply itself;
+ * when an origin function answers later, returns a promise for the onRequest hook to return.
+ */
+export function answerPreflight (registry: CorsRegistry, request: FastifyRequest, reply: FastifyReply, origin: unknown, method: unknown): void | Promise<unknown> {
   if (typeof origin !== 'string' || typeof method !== 'string' || !isToken(method, 0, method.length)) {
     return refuse(request, reply, null, undefined, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
   }
@@ -41,12 +44,21 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
     return refuse(request, reply, target, policy, allowHeaders.reason, allowHeaders.detail, { header: allowHeaders.header })
   }
 
-  const allowed = policy.allowsOrigin(origin, request)
+  const allowed = policy.allowsOrigin(origin, request, target)
   if (allowed === true) return accept(reply, policy, origin, method, allowHeaders)
   if (allowed === false) return refuseOrigin(request, reply, target, policy, origin)
-  allowed.then((yes) => {
+  // An origin function answers later. The hook returns this promise to Fastify's hook runner: an
+  // error in sending reaches Fastify's error handling, and the runner moves on only once the answer
+  // is out, so it then skips the onRequest hooks added after the plugin (rule 13), as it skips them
+  // after a synchronous answer.
+  return allowed.then((yes) => {
+    // Already answered meanwhile (a handlerTimeout 503): leave that reply alone.
+    if (reply.sent) return undefined
     if (yes) accept(reply, policy, origin, method, allowHeaders)
     else refuseOrigin(request, reply, target, policy, origin)
+    // A reply is a thenable that settles when the response has been written (Fastify's own idiom
+    // for "return reply" from an async hook), even when later onSend hooks take their time.
+    return reply
   })
 }
 

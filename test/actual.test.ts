@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type InjectOptions } from 'fastify'
 import cors from '../lib/index.ts'
-import { APP, EVIL, build, corsHeaders } from './helpers.ts'
+import { APP, EVIL, build, corsHeaders, logCapture, refusals } from './helpers.ts'
 
 // Actual requests: everything but a preflight (rules 1, 2, 3, 6, 7 of the behaviour reference).
 
@@ -114,17 +114,125 @@ t.test('a route declared with a method array carries the headers on each of its 
   }
 })
 
-t.test('rule 3: without an Origin header there is no Access-Control-* header', async (t) => {
+t.test('rule 3: without an Origin header an origin-dependent policy sends no Access-Control-* header', async (t) => {
   const app = await build({ policies }, (app) => {
     app.get('/credentialed', { config: { cors: 'credentialed' } }, async () => 'credentialed')
-    app.get('/public', { config: { cors: 'public' } }, async () => 'public')
+    app.get('/exposing', { config: { cors: 'exposing' } }, async () => 'exposing')
     app.put('/full', { config: { cors: 'full' } }, async () => 'full')
   })
   t.teardown(() => app.close())
 
   t.strictSame(corsHeaders((await app.inject(get('/credentialed'))).headers), { vary: 'Origin' })
-  t.strictSame(corsHeaders((await app.inject(get('/public'))).headers), {})
+  t.strictSame(corsHeaders((await app.inject(get('/exposing'))).headers), { vary: 'Origin' })
   t.strictSame(corsHeaders((await app.inject(get('/full', undefined, 'PUT'))).headers), { vary: 'Origin' })
+})
+
+t.test('rules 3, 4 and 18: a public policy sends * and its exposed headers on every actual response, and no Vary: Origin', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  // An HTTP layer that keeps repeated headers apart instead of joining them.
+  app.addHook('onRequest', async (request) => {
+    const raw = request.raw.rawHeaders
+    const origins = raw.filter((value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
+    if (origins.length > 1) request.headers.origin = origins as unknown as string
+  })
+  await app.register(cors, { default: { origins: '*', exposeHeaders: ['x-request-id', 'x-total'] } })
+  app.get('/items', async () => ['item'])
+  app.post('/items', {
+    schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+  }, async (_request, reply) => reply.code(201).send({ created: true }))
+  app.get('/crash', async () => { throw new Error('boom') })
+  app.get('/conflict', async () => { throw Object.assign(new Error('conflict'), { statusCode: 409 }) })
+  await app.ready()
+
+  const expected = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-request-id, x-total' }
+  const origins: Array<[string, Record<string, string | string[]>]> = [
+    ['no Origin', {}],
+    ['a well-formed origin', { origin: APP }],
+    ['the null origin', { origin: 'null' }],
+    ['a malformed Origin', { origin: 'https://app .example.com' }],
+    ['an Origin with a path', { origin: `${APP}/x` }],
+    ['an empty Origin', { origin: '' }],
+    ['two Origin values, joined', { origin: `${APP}, ${EVIL}` }],
+    ['two Origin headers, kept apart', { origin: [APP, EVIL] }],
+  ]
+  const requests: Array<[string, InjectOptions, number]> = [
+    ['GET', { method: 'GET', url: '/items' }, 200],
+    ['HEAD', { method: 'HEAD', url: '/items' }, 200],
+    ['POST', { method: 'POST', url: '/items', payload: { name: 'a' } }, 201],
+    ['a schema-validation 400', { method: 'POST', url: '/items', payload: { nope: 1 } }, 400],
+    ['a 500', { method: 'GET', url: '/crash' }, 500],
+    ['a thrown 409', { method: 'GET', url: '/conflict' }, 409],
+    ['a 404', { method: 'GET', url: '/missing' }, 404],
+    ['an unknown method on a known path', { method: 'DELETE', url: '/items' }, 404],
+  ]
+  for (const [what, headers] of origins) {
+    for (const [name, request, status] of requests) {
+      const res = await app.inject({ ...request, headers: headers as Record<string, string> })
+      t.equal(res.statusCode, status, `${name}, ${what}: status`)
+      t.strictSame(corsHeaders(res.headers), expected, `${name}, ${what}: the same headers, no Vary`)
+    }
+  }
+})
+
+t.test('rules 3, 4 and 18: an origin-dependent policy still answers only an allowed origin, and always says Vary: Origin', async (t) => {
+  const app = await build({ default: { origins: [APP], credentials: true, exposeHeaders: ['x-total'] } }, (app) => {
+    app.get('/items', async () => ['item'])
+    app.post('/items', async () => ['created'])
+    app.get('/crash', async () => { throw new Error('boom') })
+  })
+  t.teardown(() => app.close())
+
+  const allowed = { 'access-control-allow-origin': APP, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-total', vary: 'Origin' }
+  const origins: Array<[string, Record<string, string>, Record<string, string>]> = [
+    ['no Origin', {}, { vary: 'Origin' }],
+    ['the allowed origin', { origin: APP }, allowed],
+    ['the null origin', { origin: 'null' }, { vary: 'Origin' }],
+    ['a malformed Origin', { origin: 'https://app .example.com' }, { vary: 'Origin' }],
+    ['two Origin values, joined', { origin: `${APP}, ${APP}` }, { vary: 'Origin' }],
+  ]
+  for (const [what, headers, expected] of origins) {
+    for (const [method, url, status] of [['GET', '/items', 200], ['POST', '/items', 200], ['GET', '/crash', 500], ['GET', '/missing', 404]] as const) {
+      const res = await app.inject({ method, url, headers })
+      t.equal(res.statusCode, status, `${method} ${url}, ${what}: status`)
+      t.strictSame(corsHeaders(res.headers), expected, `${method} ${url}, ${what}`)
+    }
+  }
+})
+
+t.test('rule 4: a public policy keeps the application\'s Vary and adds no Origin to it', async (t) => {
+  const app = await build({ default: { origins: '*' } }, (app) => {
+    app.get('/negotiated', async (_request, reply) => reply.header('vary', 'Accept-Encoding').send('x'))
+  })
+  t.teardown(() => app.close())
+  for (const headers of [{}, { origin: APP }]) {
+    t.strictSame(corsHeaders((await app.inject({ url: '/negotiated', headers })).headers), {
+      'access-control-allow-origin': '*',
+      vary: 'Accept-Encoding',
+    })
+  }
+})
+
+t.test('rule 2 under a public policy: a method outside methods gets no Access-Control-* header, with or without Origin', async (t) => {
+  const { logger, lines } = logCapture()
+  const app = await build({ default: { origins: '*', methods: ['GET'], exposeHeaders: ['x-total'] } }, (app) => {
+    app.route({ method: ['GET', 'POST'], url: '/items', handler: async (request) => request.method })
+  }, { logger })
+  t.teardown(() => app.close())
+
+  const inside = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-total' }
+  for (const origin of [APP, undefined, 'not an origin']) {
+    const post = await app.inject(get('/items', origin, 'POST'))
+    t.equal(post.body, 'POST', `${String(origin)}: still handled`)
+    t.strictSame(corsHeaders(post.headers), {}, `${String(origin)}: POST is outside methods`)
+    t.strictSame(corsHeaders((await app.inject(get('/items', origin, 'GET'))).headers), inside, `${String(origin)}: GET`)
+    t.strictSame(corsHeaders((await app.inject(get('/items', origin, 'HEAD'))).headers), inside, `${String(origin)}: HEAD goes with GET`)
+  }
+  t.match(refusals(lines), [
+    { reason: 'method_not_allowed', method: 'POST', origin: APP, route: 'GET,POST /items' },
+    { reason: 'method_not_allowed', method: 'POST', origin: 'not an origin', route: 'GET,POST /items' },
+  ], 'refusals are logged for CORS requests only')
+  t.equal(refusals(lines).length, 2)
 })
 
 t.test('rule 6: HEAD behaves like GET', async (t) => {

@@ -5,7 +5,7 @@
 /** One configured origin, as the generators build it; `render` gives the string a policy lists. */
 export type ModelEntry =
   | { readonly kind: 'exact', readonly origin: string }
-  /** `scheme://*.base[:port]`: one or more labels, then `.base`, then exactly that port (or none). */
+  /** `scheme://*.base[:port]`: one or more labels, then `.base`, then exactly that port (or none); port `*` (loopback bases only) takes any port or none. */
   | { readonly kind: 'subdomains', readonly scheme: 'http' | 'https', readonly base: string, readonly port: string | null }
   /** `scheme://host:*`: that scheme and host, with any port or none. */
   | { readonly kind: 'anyPort', readonly scheme: string, readonly host: string }
@@ -80,7 +80,7 @@ export function modelAllows (policy: ModelPolicy, origin: string): boolean {
   if (policy.origins === '*') return true
   for (const entry of policy.origins) {
     if (entry.kind === 'exact' && entry.origin === origin) return true
-    if (entry.kind === 'subdomains' && parts.scheme === entry.scheme && parts.port === entry.port &&
+    if (entry.kind === 'subdomains' && parts.scheme === entry.scheme && (parts.port === entry.port || entry.port === '*') &&
       parts.host.endsWith('.' + entry.base) && parts.host.length > entry.base.length + 1) return true
     if (entry.kind === 'anyPort' && parts.scheme === entry.scheme && parts.host === entry.host) return true
   }
@@ -93,9 +93,12 @@ export function modelAllows (policy: ModelPolicy, origin: string): boolean {
 
 /**
  * What `Access-Control-Allow-Origin` the policy gives a request whose `Origin` header arrived as
- * `origin` (a list when repeated): the origin itself, `*` for a public policy, or null.
+ * `origin` (a list when repeated, undefined when absent): the origin itself, `*` for a public policy,
+ * or null. A public policy gives `*` to every actual request, whatever its Origin holds or whether it
+ * has one (rules 3 and 18); a preflight still needs an origin it allows (rules 9 and 17).
  */
-export function modelAllowOrigin (policy: ModelPolicy, origin: string | readonly string[] | undefined): string | null {
+export function modelAllowOrigin (policy: ModelPolicy, origin: string | readonly string[] | undefined, request: 'actual' | 'preflight'): string | null {
+  if (policy.origins === '*' && request === 'actual') return '*'
   if (typeof origin !== 'string' || !modelAllows(policy, origin)) return null
   return policy.origins === '*' ? '*' : origin
 }

@@ -149,6 +149,8 @@ t.test(`${REQUESTS} generated requests over HTTP: no 5xx, no Access-Control-Allo
     reply.header('x-fuzz-policy', POLICY_OF_URL.get(request.routeOptions.url ?? '') ?? 'default')
     const origin = request.headers.origin
     if (typeof origin === 'string') reply.header('x-fuzz-origin', encodeURIComponent(origin))
+    const options = request.method === 'OPTIONS'
+    reply.header('x-fuzz-kind', !options ? 'actual' : origin !== undefined && request.headers['access-control-request-method'] !== undefined ? 'preflight' : 'plain-options')
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as AddressInfo).port
@@ -216,10 +218,13 @@ function judge ({ status, headers }: Outcome): string | null {
     return acao === undefined && acac === undefined ? null : `CORS headers on an answer Fastify never saw: ${String(acao)}`
   }
   const policy = POLICIES[name] as { model: ModelPolicy | null, credentials: boolean }
+  const kind = headers['x-fuzz-kind']
+  // Rule 3: a public policy answers every actual request alike, Origin or not (plain OPTIONS is rule 14's).
+  if (acao === undefined && kind === 'actual' && policy.model?.origins === '*') return 'no Access-Control-Allow-Origin from a public policy'
   if (acao === undefined) return acac === undefined ? null : 'Access-Control-Allow-Credentials without Access-Control-Allow-Origin'
   const seen = headers['x-fuzz-origin']
   const origin = typeof seen === 'string' ? decodeURIComponent(seen) : undefined
-  const expected = policy.model === null ? null : modelAllowOrigin(policy.model, origin)
+  const expected = policy.model === null ? null : modelAllowOrigin(policy.model, origin, kind === 'preflight' ? 'preflight' : 'actual')
   if (acao !== expected) return `Access-Control-Allow-Origin ${JSON.stringify(acao)} from policy ${name} for the Origin ${JSON.stringify(origin)}; the model gives ${JSON.stringify(expected)}`
   if (acac !== (policy.credentials ? 'true' : undefined)) return `Access-Control-Allow-Credentials ${String(acac)} from policy ${name}`
   return null

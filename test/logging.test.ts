@@ -117,7 +117,7 @@ t.test('a repeated Origin on an actual request is logged as malformed', async (t
   t.match(refusals(lines), [{ reason: 'malformed_request', route: 'GET /x', policy: 'default policy', detail: /Origin header is repeated/ }])
 })
 
-t.test('an origin function that fails is logged at error, with the policy and the origin', async (t) => {
+t.test('an origin function that fails is logged at error, with the policy, the route and the origin', async (t) => {
   const { logger, lines } = logCapture()
   const app = await build({ policies: { tenants: { origins: async () => { throw new Error('tenant store down') } } } }, (app) => {
     app.put('/t', { config: { cors: 'tenants' } }, async () => 't')
@@ -128,7 +128,7 @@ t.test('an origin function that fails is logged at error, with the policy and th
   const errors = lines.filter((line) => line.level === 50)
   t.equal(errors.length, 1)
   t.match(errors[0], {
-    cors: { reason: 'origin_function_failed', origin: APP, policy: 'policy "tenants"' },
+    cors: { reason: 'origin_function_failed', origin: APP, policy: 'policy "tenants"', route: 'PUT /t' },
     err: { message: 'tenant store down' },
     reqId: String,
   })

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyCors from '@fastify/cors'
 import cors, { CorsPolicyError, fromFastifyCors, type FastifyCorsOptions } from '../lib/index.ts'
 import { corsCheck, type CorsCheckRequest } from '../lib/testing.ts'
+import { build, logCapture, preflight } from './helpers.ts'
 
 const APP = 'https://app.example.com'
 const OTHER = 'https://other.example'
@@ -111,13 +112,14 @@ t.test('unsafe options are refused with the safe equivalent, unless explicitly k
   t.same(fromFastifyCors({ origin: '*', credentials: true }, { dangerouslyAllowUnsafeOrigins: true }).default,
     { origins: '*', methods: ['GET', 'HEAD', 'POST'], allowHeaders: ['*'] }, "'*' with credentials becomes what browsers did with it: '*' without")
 
-  const loose = fromFastifyCors({ origin: [/example\.com/] }, { dangerouslyAllowUnsafeOrigins: true })
+  const loose = fromFastifyCors({ origin: [/example\.com/, 'https://exact.io'] }, { dangerouslyAllowUnsafeOrigins: true })
   const looseApp = Fastify()
   await looseApp.register(cors, loose)
   routes(looseApp)
   t.teardown(() => looseApp.close())
   t.equal((await corsCheck(looseApp, { origin: 'https://example.com.evil.io', url: '/items' })).ok, true, 'the unanchored RegExp keeps its old, loose meaning')
   t.equal((await corsCheck(looseApp, { origin: 'https://unrelated.io', url: '/items' })).ok, false)
+  t.equal((await corsCheck(looseApp, { origin: 'https://exact.io', url: '/items' })).ok, true, 'strings beside it still match exactly')
 })
 
 t.test('origin functions: callback values and failures', async (t) => {
@@ -136,4 +138,70 @@ t.test('origin functions: callback values and failures', async (t) => {
   const res = await failing.inject({ url: '/items', headers: { origin: APP } })
   t.equal(res.statusCode, 200, 'a failing function is "not allowed", not an error response')
   t.equal(res.headers['access-control-allow-origin'], undefined)
+})
+
+t.test('fromFastifyCors: whatever a migrated origin function answers, the server stays up and only real matches allow', async (t) => {
+  type Fn = Exclude<FastifyCorsOptions['origin'], undefined | boolean | string | RegExp | unknown[]>
+  const cases: Array<[string, Fn, boolean]> = [
+    ['callback: true', (_o, cb) => cb(null, true), true],
+    ['callback: undefined', (_o, cb) => cb(null, undefined as never), false],
+    ['callback: null', (_o, cb) => cb(null, null as never), false],
+    ['callback: false', (_o, cb) => cb(null, false), false],
+    ["callback: '*'", (_o, cb) => cb(null, '*'), true],
+    ['callback: the same origin', (o, cb) => cb(null, o as string), true],
+    ['callback: another origin', (_o, cb) => cb(null, 'https://other.example'), false],
+    ['callback: a matching RegExp', (_o, cb) => cb(null, /^https:\/\/app\.example\.com$/), true],
+    ['callback: a RegExp that does not match', (_o, cb) => cb(null, /^https:\/\/other\.example$/), false],
+    ['callback: a list with the origin', (o, cb) => cb(null, ['https://other.example', o as string]), true],
+    ['callback: a list without it', (_o, cb) => cb(null, ['https://other.example', false]), false],
+    ['callback: a number', (_o, cb) => cb(null, 1 as never), false],
+    ['callback: an object', (_o, cb) => cb(null, { origin: true } as never), false],
+    ['callback: an error', (_o, cb) => cb(new Error('store down'), true), false],
+    ['callback: an error that is not an Error', (_o, cb) => cb('nope' as never, true), false],
+    ['callback: twice, true then false', (_o, cb) => { cb(null, true); cb(null, false) }, true],
+    ['callback: twice, error then true', (_o, cb) => { cb(new Error('first'), false); cb(null, true) }, false],
+    ['throws synchronously', () => { throw new Error('sync') }, false],
+    ['promise: undefined', async () => undefined as never, false],
+    ['promise: null', async () => null as never, false],
+    ['promise: true', async () => true, true],
+    ['promise: false', async () => false, false],
+    ["promise: '*'", async () => '*', true],
+    ['promise: the origin', async (o) => o as string, true],
+    ['promise: a RegExp', async () => /^https:\/\/app\.example\.com$/, true],
+    ['promise: a list', async () => [APP], true],
+    ['promise: rejects', async () => { throw new Error('async') }, false],
+    ['promise: rejects with nothing', () => ({ then: (_ok: unknown, fail: () => void) => fail() }) as unknown as Promise<boolean>, false],
+  ]
+  for (const [name, origin, allowed] of cases) {
+    const { logger } = logCapture('fatal')
+    const app = await build(fromFastifyCors({ origin }), (app) => {
+      app.get('/r', async () => 'r')
+    }, { logger })
+    const actual = await app.inject({ method: 'GET', url: '/r', headers: { origin: APP } })
+    t.equal(actual.statusCode, 200, `${name}: answered`)
+    t.equal(actual.headers['access-control-allow-origin'], allowed ? APP : undefined, `${name}: actual request`)
+    const pre = await app.inject(preflight('/r', APP, 'GET'))
+    t.equal(pre.statusCode, allowed ? 204 : 403, `${name}: preflight`)
+    await app.close()
+  }
+})
+
+t.test('fromFastifyCors: a migrated function that never answers is bounded too', async (t) => {
+  const { logger, lines } = logCapture()
+  // The bound's timer does not keep a process alive, and inject opens no socket that would.
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(keepAlive))
+  const options = fromFastifyCors({ origin: () => {} })
+  // The result is plain options: a bound other than the default goes on its policy.
+  ;(options.default as { originTimeout?: number }).originTimeout = 20
+  const app = await build(options, (app) => {
+    app.get('/r', async () => 'r')
+  }, { logger })
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'GET', url: '/r', headers: { origin: APP } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['access-control-allow-origin'], undefined)
+  const errors = lines.filter((line) => line.level === 50 && line.cors !== undefined)
+  t.match(errors, [{ cors: { reason: 'origin_function_timeout', policy: 'default policy', route: 'GET /r' } }])
+  t.match(errors[0]?.msg, /did not answer within 20 ms/)
 })

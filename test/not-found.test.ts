@@ -34,13 +34,32 @@ t.test('rule 7: a 404 in a scope with a default carries the default\'s headers',
   t.equal(wrongMethod.headers['access-control-allow-origin'], APP)
 })
 
-t.test('rule 7: a 404 under a public default answers *', async (t) => {
-  const app = await build({ default: { origins: '*' } }, () => {})
+t.test('rule 7: a 404 under a public default answers * to every actual request, Origin or not (rule 3)', async (t) => {
+  const app = await build({ default: { origins: '*', exposeHeaders: ['x-request-id'] } }, (app) => {
+    app.get('/exists', async () => 'exists')
+  })
   t.teardown(() => app.close())
 
-  const res = await app.inject({ url: '/missing', headers: { origin: APP } })
-  t.equal(res.statusCode, 404)
-  t.strictSame(corsHeaders(res.headers), { 'access-control-allow-origin': '*' })
+  const expected = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-request-id' }
+  const table: Array<[string, Record<string, string | string[]>]> = [
+    ['an allowed origin', { origin: APP }],
+    ['no Origin', {}],
+    ['a malformed Origin', { origin: 'https://app .example.com' }],
+    ['two Origin values', { origin: `${APP}, ${OTHER}` }],
+    ['the null origin', { origin: 'null' }],
+    ['OPTIONS with Access-Control-Request-Method but no Origin (not a preflight)', { 'access-control-request-method': 'GET' }],
+  ]
+  for (const [name, headers] of table) {
+    for (const method of ['GET', 'HEAD', 'POST', 'OPTIONS'] as const) {
+      if (method !== 'OPTIONS' && headers['access-control-request-method'] !== undefined) continue
+      const res = await app.inject({ method, url: '/missing', headers })
+      t.equal(res.statusCode, 404, `${method}, ${name}`)
+      t.strictSame(corsHeaders(res.headers), expected, `${method}, ${name}: no Vary: Origin either`)
+    }
+  }
+  const pre = await app.inject(preflight('/missing', APP, 'GET'))
+  t.equal(pre.statusCode, 404)
+  t.strictSame(corsHeaders(pre.headers), {}, 'a preflight that ends in a 404 still carries nothing (rule 12)')
 })
 
 t.test('rule 7: a 404 under a named default uses that policy', async (t) => {

@@ -80,7 +80,7 @@ t.test('every problem of the options is reported in one error', async (t) => {
     credentials: true,
   }), [
     'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
-    'policy "partners": /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins)',
+    'policy "partners": /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins, originTimeout)',
     "policy \"broken\": is the string \"public\"; a policy is an object such as { origins: ['https://app.example.com'] }",
     'plugin options: /default names the unknown policy "missing"; no named policies are registered in this scope (add it under `policies`)',
   ])
@@ -153,7 +153,7 @@ t.test('a route cors that is neither a policy, a name nor false is refused', asy
 t.test('an invalid inline policy is refused, naming the route with its methods and full URL', async (t) => {
   const policy = { origins: ['https://app.example.com/'], credential: true } as unknown as CorsRouteOption
   assertLines(t, await routeError(t, {}, (app) => app.put('/me', { config: { cors: policy } }, async () => 'ok')), [
-    'route PUT /me: /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins)',
+    'route PUT /me: /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins, originTimeout)',
     'route PUT /me: /origins/0 "https://app.example.com/" has a path (a trailing slash); an origin is scheme://host[:port], as browsers send it: write "https://app.example.com"',
   ])
   const app = Fastify()

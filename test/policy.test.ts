@@ -176,6 +176,28 @@ t.test('patterns are accepted where they cover only subdomains of a registrable 
   t.same(parseOriginEntry('http://localhost:*'), { kind: 'anyPort', origin: 'http://localhost' })
 })
 
+t.test('*.localhost is loopback, not a public suffix: accepted with credentials, and with any port', async (t) => {
+  const patterns = ['http://*.localhost', 'http://*.localhost:3000', 'https://*.localhost', 'http://*.localhost:*', 'https://*.localhost:*', 'http://*.app.localhost:*']
+  await starts({ origins: patterns, credentials: true })
+  t.same(parseOriginEntry('http://*.localhost'), { kind: 'subdomains', scheme: 'http', suffix: '.localhost' })
+  t.same(parseOriginEntry('http://*.localhost:3000'), { kind: 'subdomains', scheme: 'http', suffix: '.localhost:3000' })
+  t.same(parseOriginEntry('http://*.localhost:*'), { kind: 'subdomainsAnyPort', scheme: 'http', suffix: '.localhost' })
+  t.same(parseOriginEntry('https://*.app.localhost:*'), { kind: 'subdomainsAnyPort', scheme: 'https', suffix: '.app.localhost' })
+  const combines = 'combines a subdomain wildcard with a port wildcard; list the ports, e.g. "https://*.example.com:8443"'
+  const cases: Array<[pattern: string, says: string]> = [
+    ['https://*.example.com:*', combines],
+    ['http://*.localhost.example.com:*', combines],
+    ['http://*.127.0.0.1:*', combines],
+    ['capacitor://*.localhost:*', 'is a wildcard pattern for the scheme "capacitor"; wildcard patterns are for http and https origins'],
+    ['http://*.a..localhost:*', 'is not a valid pattern: after "*.", it has an invalid host; a host is a name of non-empty labels'],
+  ]
+  for (const [pattern, says] of cases) {
+    await t.test(pattern, async (t) => {
+      await refusesPolicy(t, { origins: [pattern] }, '/origins/0', new RegExp(`^${escape(JSON.stringify(pattern))} ${escape(says)}`), says.slice(says.indexOf('; ') + 2, says.indexOf('; ') + 20))
+    })
+  }
+})
+
 t.test('wildcards that cover a public suffix are refused, private section of the list included', async (t) => {
   const cases: Array<[pattern: string, suffix: string, fix: string]> = [
     ['https://*.com', 'com', '"https://*.example.com"'],
@@ -314,6 +336,18 @@ t.test('header names must be HTTP tokens', async (t) => {
   })
 })
 
+t.test('exposeHeaders cannot hold a forbidden response header: browsers never let scripts read Set-Cookie', async (t) => {
+  for (const name of ['set-cookie', 'Set-Cookie', 'SET-COOKIE2']) {
+    await t.test(name, async (t) => {
+      await refusesPolicy(t, { origins: [APP], exposeHeaders: ['x-request-id', name] }, '/exposeHeaders/1',
+        new RegExp(`^${escape(JSON.stringify(name))} is a forbidden response header: browsers never let scripts read it, whatever Access-Control-Expose-Headers says`), 'remove it')
+    })
+  }
+  await t.test('allowHeaders may name a cookie header; exposeHeaders may name others', async () => {
+    await starts({ origins: [APP], allowHeaders: ['set-cookie'], exposeHeaders: ['x-set-cookie', 'set-cookie-id'] })
+  })
+})
+
 t.test('maxAge is a whole number of seconds from 0 to 86400', async (t) => {
   const fix = 'maxAge is a whole number of seconds from 0 to 86400'
   const cases: Array<[value: unknown, says: RegExp]> = [
@@ -353,7 +387,7 @@ t.test('unknown keys are refused, with the field they were probably meant to be'
       const problems = problemsOf(t, await startupError({ policies: { partners: policy } }))
       const problem = problems.find((p) => p.path === `/${key}`)
       assertProblem(t, problem, { where: 'policy "partners"', path: `/${key}`, says: /^is not a policy field/, fix })
-      t.match(problem?.message, /\(the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins\)$/)
+      t.match(problem?.message, /\(the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins, originTimeout\)$/)
     })
   }
 })

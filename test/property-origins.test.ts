@@ -9,11 +9,13 @@ import type { CorsPolicyProblem } from '../lib/errors.ts'
 import { listPolicy, originsFor, serializedOrigin, nearMiss } from './arbitraries.ts'
 import { modelAllowOrigin, modelAllows, render, serializedParts, type ModelPolicy } from './cors-model.ts'
 import { SEED, check, checkAsync } from './property.ts'
+import { corsHeaders } from './helpers.ts'
 
 // Origin matching (rules 15–18) against the model in cors-model.ts: the plugin allows an origin
 // exactly when the model does, for random policies and random, valid and near-miss origins.
 
 const request = { log: { error () {} } } as unknown as FastifyRequest
+const route = { label: 'PUT /p', policyLabel: 'policy "random"' }
 
 function toPolicy (model: ModelPolicy): CorsPolicy {
   if (model.origins === '*') return { origins: '*' }
@@ -36,7 +38,7 @@ t.test('a list policy (exact origins, patterns, any-port, null, RegExps) allows 
     const compiled = compile(model)
     for (const origin of origins) {
       const expected = modelAllows(model, origin)
-      if (compiled.allowsOrigin(origin, request) !== expected) {
+      if (compiled.allowsOrigin(origin, request, route) !== expected) {
         throw new Error(`${JSON.stringify(origin)}: the plugin says ${!expected}, the model ${expected}`)
       }
     }
@@ -47,10 +49,10 @@ t.test('a list policy (exact origins, patterns, any-port, null, RegExps) allows 
 const anyOrigin = fc.oneof(serializedOrigin, nearMiss(serializedOrigin), nearMiss(nearMiss(serializedOrigin)),
   fc.constantFrom('null', 'NULL', ''), fc.string({ unit: 'binary', maxLength: 40 }))
 
-t.test('a public policy allows every well-formed origin and null, and nothing else', async (t) => {
+t.test('for preflights, a public policy allows every well-formed origin and null, and nothing else', async (t) => {
   const model: ModelPolicy = { origins: '*' }
   const compiled = compile(model)
-  check(fc.property(anyOrigin, (origin) => compiled.allowsOrigin(origin, request) === modelAllows(model, origin)), 5000)
+  check(fc.property(anyOrigin, (origin) => compiled.allowsOrigin(origin, request, route) === modelAllows(model, origin)), 5000)
   t.pass(`5000 origins, seed ${SEED}`)
 })
 
@@ -61,7 +63,7 @@ t.test('an origin function is asked only about well-formed origins other than nu
   const compiled = compile({ origins: [], fn })
   check(fc.property(anyOrigin, (origin) => {
     seen.length = 0
-    const allowed = compiled.allowsOrigin(origin, request)
+    const allowed = compiled.allowsOrigin(origin, request, route)
     return allowed === modelAllows(model, origin) && seen.length === (allowed ? 1 : 0)
   }), 5000)
   t.pass(`5000 origins, seed ${SEED}`)
@@ -82,7 +84,7 @@ t.test('through the plugin: actual requests and preflights answer with the origi
     fc.tuple(fc.constant(index), originsFor(models[index] as ModelPolicy), fc.boolean()))
   await checkAsync(fc.asyncProperty(cases, async ([index, origin, isPreflight]) => {
     const model = models[index] as ModelPolicy
-    const expected = modelAllowOrigin(model, origin)
+    const expected = modelAllowOrigin(model, origin, isPreflight ? 'preflight' : 'actual')
     const response = await app.inject(isPreflight
       ? { method: 'OPTIONS', url: `/p/${index}`, headers: { origin, 'access-control-request-method': 'PUT' } }
       : { method: 'PUT', url: `/p/${index}`, headers: { origin } })
@@ -94,6 +96,32 @@ t.test('through the plugin: actual requests and preflights answer with the origi
     }
   }))
   t.pass(`1000 requests over ${models.length} policies, seed ${SEED}`)
+})
+
+// Values light-my-request can carry in a header: no CR, LF or NUL.
+const headerValue = anyOrigin.filter((origin) => /^[\t\x20-\x7e\x80-\xff]*$/.test(origin))
+
+t.test('through the plugin: a public policy answers every actual request alike, whatever Origin holds or lacks', async (t) => {
+  const app = Fastify()
+  await app.register(cors, { default: { origins: '*', exposeHeaders: ['x-total'] } })
+  app.route({ method: ['GET', 'POST', 'DELETE'], url: '/pub', handler: async () => 'ok' })
+  app.get('/pub/error', async () => { throw new Error('boom') })
+  await app.ready()
+  t.teardown(() => app.close())
+
+  const cases = fc.tuple(
+    fc.option(fc.oneof(headerValue, fc.array(serializedOrigin, { minLength: 2, maxLength: 3 })), { nil: undefined }),
+    fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE') as fc.Arbitrary<'GET' | 'HEAD' | 'POST' | 'DELETE'>,
+    fc.constantFrom('/pub', '/pub/error', '/nowhere'))
+  await checkAsync(fc.asyncProperty(cases, async ([origin, method, url]) => {
+    const response = await app.inject({ method, url, headers: origin === undefined ? {} : { origin } as Record<string, string> })
+    const expected = { 'access-control-allow-origin': modelAllowOrigin({ origins: '*' }, origin, 'actual'), 'access-control-expose-headers': 'x-total' }
+    const headers = corsHeaders(response.headers)
+    if (JSON.stringify(Object.entries(headers).sort()) !== JSON.stringify(Object.entries(expected).sort())) {
+      throw new Error(`${method} ${url} from ${JSON.stringify(origin)}: ${response.statusCode} ${JSON.stringify(headers)}; the model expects ${JSON.stringify(expected)}`)
+    }
+  }))
+  t.pass(`1000 requests, seed ${SEED}`)
 })
 
 t.test('IP addresses are well-formed only in the form browsers send (counterexamples the properties found)', async (t) => {

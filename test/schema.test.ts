@@ -49,7 +49,7 @@ t.test('it is a closed object schema with origins required', async (t) => {
   t.equal(CorsPolicySchema.type, 'object')
   t.equal(CorsPolicySchema.additionalProperties, false)
   t.same(CorsPolicySchema.required, ['origins'])
-  t.same(Object.keys(CorsPolicySchema.properties), ['origins', 'credentials', 'methods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'headersFromSchema', 'dangerouslyAllowInsecureOrigins'])
+  t.same(Object.keys(CorsPolicySchema.properties), ['origins', 'credentials', 'methods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'headersFromSchema', 'dangerouslyAllowInsecureOrigins', 'originTimeout'])
   t.equal(CorsPolicySchema.$id, 'CorsPolicy')
   t.match(CorsPolicySchema.properties.maxAge, { type: 'integer', minimum: 0, maximum: 86400 })
 })
