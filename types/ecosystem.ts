@@ -1,7 +1,7 @@
 // Migration, the test oracle, the policy report and live replacement, as users write them.
 import Fastify from 'fastify'
 import cors, { fromFastifyCors, type CorsDecision, type CorsPolicyReportRow } from 'fastify-cors-policy'
-import { corsCheck, type CorsCheckResult } from 'fastify-cors-policy/testing'
+import { corsCheck, type CorsCheckRedirect, type CorsCheckResult } from 'fastify-cors-policy/testing'
 
 const app = Fastify()
 await app.register(cors, fromFastifyCors({ origin: ['https://app.example.com', /^https:\/\/.+\.example\.com$/], credentials: true }))
@@ -15,6 +15,12 @@ export const status: number | null = result.preflight.status
 export const exposed: string[] = result.exposedHeaders
 // @ts-expect-error origin is required
 await corsCheck(app, { url: '/me' })
+export const redirects: CorsCheckRedirect[] = result.redirects
+export const hop: { method: string, url: string, status: number, location: string } | undefined = result.redirects[0]
+export const differences: string[] = result.browserDifferences
+await corsCheck(app, { origin: 'https://app.example.com', url: '/me', apiOrigin: 'https://api.example.com' })
+// @ts-expect-error apiOrigin is a serialized origin, a string
+await corsCheck(app, { origin: 'https://app.example.com', url: '/me', apiOrigin: new URL('https://api.example.com') })
 
 app.corsPolicies.replace('tenants', { origins: ['https://tenant.example'], credentials: true })
 // @ts-expect-error a policy, not a list of origins

@@ -1,6 +1,9 @@
 // corsCheck (fastify-cors-policy/testing) plays the browser's part with inject. This file holds it to
-// the real thing: each case runs as a fetch() in Chromium and through corsCheck against the same app,
-// and both must agree on whether the page could read the response, and which headers it could read.
+// the real thing: each case runs as a fetch() in Chromium and through corsCheck against the same app.
+// Where both follow the Fetch standard they must agree on whether the page could read the response,
+// which headers it could read, what it read, and (for redirects) which requests reached the API.
+// Where Chromium departs from the standard, corsCheck follows the standard and says so: those cases
+// assert all three (the standard's answer, the note, and what Chromium measurably does).
 import t from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +17,14 @@ if (browser !== null) {
   const pages = { [PAGE]: await openPage(browser, PAGE), [OTHER]: await openPage(browser, OTHER) }
 
   const app = Fastify()
+  // What reached the API, preflights included (this hook is added before the plugin).
+  const seen: string[] = []
+  app.addHook('onRequest', async (request) => {
+    const acrm = request.headers['access-control-request-method']
+    const acrh = request.headers['access-control-request-headers']
+    seen.push(`${request.method} ${request.url.split('?')[0]} origin=${request.headers.origin ?? '-'}` +
+      (acrm === undefined ? '' : ` acrm=${String(acrm)} acrh=${acrh ?? '-'}`))
+  })
   await app.register(cors, {
     policies: {
       mine: { origins: [PAGE] },
@@ -27,6 +38,8 @@ if (browser !== null) {
     reply.header('x-hidden', 'h-1')
     return reply.send('ok')
   }
+  let API = ''
+  let API_ELSEWHERE = ''
   app.get('/o/simple', { config: { cors: 'mine' } }, async () => 'simple')
   app.get('/o/public', { config: { cors: 'public' } }, withHeaders)
   app.post('/o/json', { config: { cors: 'credentialed' } }, withHeaders)
@@ -36,11 +49,68 @@ if (browser !== null) {
   app.get('/o/off', { config: { cors: false } }, async () => 'off')
   app.get('/o/exposed', { config: { cors: 'credentialed' } }, withHeaders)
   app.get('/o/error', { config: { cors: 'mine' } }, async () => { throw new Error('boom') })
+  app.get('/o/hints', { config: { cors: 'mine' } }, async () => 'hints')
+  app.put('/o/put-hint', { config: { cors: 'mine' } }, async () => 'put')
+  // Responses the plugin never sends, written by hand on routes it leaves alone.
+  app.get('/o/cookie', { config: { cors: false } }, async (_request, reply) => reply.headers({
+    'access-control-allow-origin': PAGE,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': 'set-cookie, x-id',
+    'set-cookie': 'oracle=1; Path=/o/cookie',
+    'x-id': 'id-1',
+  }).send('cookie'))
+  app.route({
+    method: ['OPTIONS', 'GET'],
+    url: '/o/star',
+    config: { cors: false },
+    handler: async (request, reply) => {
+      const credentialed = (request.query as Record<string, string>).credentials === '1'
+      return reply.code(request.method === 'OPTIONS' ? 204 : 200).headers({
+        'access-control-allow-origin': PAGE,
+        'access-control-allow-headers': '*',
+        ...(credentialed ? { 'access-control-allow-credentials': 'true' } : {}),
+      }).send(request.method === 'OPTIONS' ? undefined : String(request.headers.authorization))
+    },
+  })
+  app.route({
+    method: ['OPTIONS', 'PUT'],
+    url: '/o/preflight-redirect',
+    config: { cors: false },
+    handler: async (_request, reply) => reply.code(307).headers({ 'access-control-allow-origin': PAGE, location: '/o/put' }).send(),
+  })
+  // Redirects: the plugin puts its CORS headers on them like on any response.
+  app.get('/o/to-simple', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect('/o/simple'))
+  app.get('/o/to-simple-absolute', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect(`${API}/o/simple`))
+  app.get('/o/to-off', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect('/o/off'))
+  app.get('/o/off-to-simple', { config: { cors: false } }, async (_request, reply) => reply.redirect('/o/simple'))
+  app.post('/o/see-other', { config: { cors: 'credentialed' } }, async (_request, reply) => reply.redirect('/o/exposed', 303))
+  app.put('/o/put-again', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect('/o/put-target', 307))
+  app.put('/o/put-target', { config: { cors: 'mine' } }, async (request) => `put ${String(request.body)}`)
+  app.get('/o/loop/:n', { config: { cors: 'mine' } }, async (request, reply) => reply.redirect(`/o/loop/${Number((request.params as { n: string }).n) + 1}`))
+  app.get('/o/to-elsewhere', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect(`${API_ELSEWHERE}/o/public`))
+  app.get('/o/to-data', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect('data:text/plain,hi'))
+  app.get('/o/to-credentials', { config: { cors: 'mine' } }, async (_request, reply) => reply.redirect(API.replace('//', '//user:pw@') + '/o/simple'))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
-  const API = `http://localhost:${(app.server.address() as AddressInfo).port}`
+  const port = (app.server.address() as AddressInfo).port
+  API = `http://localhost:${port}`
+  API_ELSEWHERE = `http://127.0.0.1:${port}`
 
-  type Case = [name: string, page: string, request: Omit<CorsCheckRequest, 'origin'>]
+  type Request = Omit<CorsCheckRequest, 'origin' | 'apiOrigin'>
+  /** One case both ways: what Chromium's page saw (and which requests it made), and what corsCheck says (and which requests it made). */
+  const both = async (origin: string, request: Request) => {
+    const init: Record<string, unknown> = { method: request.method ?? 'GET', headers: request.headers ?? {} }
+    if (request.body !== undefined) init.body = request.body
+    if (request.credentials === true) init.credentials = 'include'
+    let start = seen.length
+    const chromium = await pageFetch(pages[origin]!, API + request.url, init, read)
+    const chromiumTrace = seen.slice(start)
+    start = seen.length
+    const oracle = await corsCheck(app, { ...request, origin, apiOrigin: API })
+    return { chromium, chromiumTrace, oracle, oracleTrace: seen.slice(start) }
+  }
+
+  type Case = [name: string, page: string, request: Request, sameRequests?: 'same requests']
   const json = { 'content-type': 'application/json' }
   const cases: Case[] = [
     ['simple GET from the listed origin', PAGE, { url: '/o/simple' }],
@@ -56,29 +126,102 @@ if (browser !== null) {
     ['PATCH in upper case', PAGE, { method: 'PATCH', url: '/o/patch' }],
     ['patch in lower case is sent as written', PAGE, { method: 'patch', url: '/o/patch' }],
     ['DELETE with a custom header under *', PAGE, { method: 'DELETE', url: '/o/any', headers: { 'x-custom': '1' } }],
-    ['DELETE with authorization under *', PAGE, { method: 'DELETE', url: '/o/any', headers: { authorization: 'Bearer t' } }],
+    ['DELETE with authorization under the plugin\'s *', PAGE, { method: 'DELETE', url: '/o/any', headers: { authorization: 'Bearer t' } }],
     ['a route with CORS off', PAGE, { url: '/o/off' }],
     ['exposed and hidden headers', PAGE, { url: '/o/exposed', credentials: true }],
     ['a safelisted request header', PAGE, { url: '/o/simple', headers: { 'accept-language': 'en-US' } }],
     ['a custom request header on a simple route', PAGE, { url: '/o/simple', headers: { 'x-custom': '1' } }],
     ['a 500 from an allowed origin', PAGE, { url: '/o/error' }],
     ['a 404 from an allowed origin on a path without a default', PAGE, { url: '/o/nowhere' }],
+    ['set-cookie, even listed in Access-Control-Expose-Headers, is never readable', PAGE, { url: '/o/cookie', credentials: true }],
+    ['authorization under a literal * with credentials', PAGE, { url: '/o/star?credentials=1', headers: { authorization: 'Bearer t' }, credentials: true }],
+    ['a redirect to an allowed route', PAGE, { url: '/o/to-simple' }, 'same requests'],
+    ['a redirect to an absolute URL on the same origin', PAGE, { url: '/o/to-simple-absolute' }, 'same requests'],
+    ['a redirect to a route with CORS off', PAGE, { url: '/o/to-off' }, 'same requests'],
+    ['a redirect without CORS headers is not followed', PAGE, { url: '/o/off-to-simple' }, 'same requests'],
+    ['a redirect from another origin', OTHER, { url: '/o/to-simple' }, 'same requests'],
+    ['303 after a JSON POST: a GET without body or preflight', PAGE, { method: 'POST', url: '/o/see-other', headers: json, body: '{}', credentials: true }, 'same requests'],
+    ['307 after a PUT: the same PUT, preflighted again', PAGE, { method: 'PUT', url: '/o/put-again', headers: { 'content-type': 'text/plain' }, body: 'b' }, 'same requests'],
+    ['a redirect loop: 20 redirects followed, the 21st fails', PAGE, { url: '/o/loop/0' }, 'same requests'],
+    ['a redirect answered to a preflight', PAGE, { method: 'PUT', url: '/o/preflight-redirect' }, 'same requests'],
+    ['a redirect to a data: URL', PAGE, { url: '/o/to-data' }, 'same requests'],
+    ['a redirect to a URL with credentials', PAGE, { url: '/o/to-credentials' }, 'same requests'],
   ]
-  const read = ['x-id', 'x-hidden', 'content-type']
+  const read = ['x-id', 'x-hidden', 'content-type', 'set-cookie']
+
+  const results = new Map<string, Awaited<ReturnType<typeof both>>>()
 
   t.test('Chromium and corsCheck agree on every case', async (t) => {
-    for (const [name, origin, request] of cases) {
-      const init: Record<string, unknown> = { method: request.method ?? 'GET', headers: request.headers ?? {} }
-      if (request.body !== undefined) init.body = request.body
-      if (request.credentials === true) init.credentials = 'include'
-      const seen = await pageFetch(pages[origin]!, API + request.url, init, read)
-      const oracle = await corsCheck(app, { ...request, origin })
-      t.equal(oracle.ok, seen.ok, `${name}: corsCheck says ${oracle.ok ? 'readable' : `refused (${oracle.reason})`}, Chromium ${seen.ok ? 'read it' : 'refused it'}`)
-      if (seen.ok && oracle.ok) {
+    for (const [name, origin, request, sameRequests] of cases) {
+      const result = await both(origin, request)
+      results.set(request.url, result)
+      const { chromium, chromiumTrace, oracle, oracleTrace } = result
+      t.equal(oracle.ok, chromium.ok, `${name}: corsCheck says ${oracle.ok ? 'readable' : `refused (${oracle.reason})`}, Chromium ${chromium.ok ? 'read it' : 'refused it'}`)
+      t.same(oracle.browserDifferences, [], `${name}: no Chromium difference noted`)
+      if (chromium.ok && oracle.ok) {
+        t.same([oracle.response?.statusCode, oracle.response?.body], [chromium.status, chromium.body], `${name}: the same final response`)
         for (const header of read) {
-          t.equal(oracle.exposedHeaders.includes(header) && oracle.response?.headers[header] !== undefined, seen.headers?.[header] != null, `${name}: ${header} readable by both or by neither`)
+          t.equal(oracle.exposedHeaders.includes(header) && oracle.response?.headers[header] !== undefined, chromium.headers?.[header] != null, `${name}: ${header} readable by both or by neither`)
         }
       }
+      if (sameRequests !== undefined) t.same(oracleTrace, chromiumTrace, `${name}: the same requests reached the API`)
     }
+  })
+
+  t.test('the redirects corsCheck reports are the ones Chromium followed', async (t) => {
+    // From the cases above: a second run could meet Chromium's preflight cache.
+    const loop = results.get('/o/loop/0')!
+    t.equal(loop.chromiumTrace.length, 21, 'Chromium made 21 requests')
+    t.equal(loop.oracle.redirects.length, 21)
+    t.match(loop.oracle.reason, /one more than the 20 that fetch follows/)
+    const seeOther = results.get('/o/see-other')!
+    t.same(seeOther.oracle.redirects, [{ method: 'POST', url: `${API}/o/see-other`, status: 303, location: `${API}/o/exposed` }])
+    t.same(seeOther.chromiumTrace, [
+      `OPTIONS /o/see-other origin=${PAGE} acrm=POST acrh=content-type`,
+      `POST /o/see-other origin=${PAGE}`,
+      `GET /o/exposed origin=${PAGE}`,
+    ])
+  })
+
+  t.test('a redirect to another origin: corsCheck cannot follow it and says so; Chromium follows it with Origin: null', async (t) => {
+    const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/to-elsewhere' })
+    t.equal(oracle.ok, false, 'never ok on a response corsCheck did not see')
+    t.match(oracle.reason, /another origin \(http:\/\/127\.0\.0\.1:\d+\), which corsCheck cannot follow/)
+    t.match(oracle.reason, /A browser would follow it sending Origin: null/)
+    t.same(chromiumTrace, [`GET /o/to-elsewhere origin=${PAGE}`, 'GET /o/public origin=null'], 'Chromium sends Origin: null past the cross-origin redirect')
+    t.same([chromium.ok, chromium.body], [true, 'ok'], 'and reads the public answer (Access-Control-Allow-Origin: *)')
+  })
+
+  t.test('Access-Control-Allow-Headers: * and Authorization: corsCheck follows the standard, notes that Chromium differs, and Chromium does', async (t) => {
+    const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/star', headers: { authorization: 'Bearer t', 'x-custom': '1' } })
+    t.equal(oracle.ok, false, 'the Fetch standard: * never covers Authorization')
+    t.match(oracle.reason, /authorization is not in the preflight's Access-Control-Allow-Headers \('\*' does not cover it\)/)
+    t.same(oracle.browserDifferences, ['Chromium lets Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: Chromium accepts this preflight.'])
+    t.same([chromium.ok, chromium.body], [true, 'Bearer t'], 'Chromium accepts the preflight and sends Authorization')
+    t.equal(chromiumTrace.length, 2)
+  })
+
+  t.test('client-hint request headers: corsCheck preflights them as the standard says, and notes exactly those Chromium safelists', async (t) => {
+    const hints: Array<[string, string]> = [
+      ['dpr', '2'], ['dpr', '1.5'], ['dpr', '1.'], ['dpr', 'abc'], ['dpr', '1'.repeat(129)], ['device-memory', '8'], ['device-memory', '0.25'],
+      ['downlink', '1.5'], ['downlink', '-1'], ['rtt', '50'], ['rtt', '1.5'], ['viewport-width', '1024'], ['viewport-width', '1.5'],
+      ['width', '100'], ['width', 'x'], ['ect', '4g'], ['ect', 'slow-2g'], ['ect', '4G'], ['ect', '5g'], ['save-data', 'on'], ['save-data', 'ON'], ['save-data', 'off'],
+    ]
+    for (const [name, value] of hints) {
+      const label = `${name}: ${value.slice(0, 12)}`
+      const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/hints', headers: { [name]: value } })
+      t.same([oracle.ok, oracle.preflight.sent, oracle.preflight.status], [false, true, 403], `${label}: the standard preflights it, and the policy does not allow it`)
+      const chromiumPreflighted = chromiumTrace[0]!.startsWith('OPTIONS')
+      t.equal(oracle.browserDifferences.length === 1, !chromiumPreflighted, `${label}: a difference is noted exactly when Chromium sends no preflight`)
+      t.equal(chromium.ok, !chromiumPreflighted, `${label}: Chromium reads the response exactly when it skipped the preflight`)
+      if (!chromiumPreflighted) t.match(oracle.browserDifferences[0], new RegExp(`request header ${name} as CORS-safelisted.*without a preflight`))
+    }
+    const put = await both(PAGE, { method: 'PUT', url: '/o/put-hint', headers: { dpr: '2' } })
+    t.same(put.oracle.browserDifferences, [
+      'Chromium treats the request header dpr as CORS-safelisted, which the Fetch standard does not: Chromium leaves it out of the preflight\'s Access-Control-Request-Headers.',
+    ])
+    t.equal(put.oracle.ok, false)
+    t.same(put.chromiumTrace, [`OPTIONS /o/put-hint origin=${PAGE} acrm=PUT acrh=-`, `PUT /o/put-hint origin=${PAGE}`], 'Chromium asks for PUT alone')
+    t.equal(put.chromium.ok, true)
   })
 }
