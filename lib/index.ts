@@ -1,4 +1,5 @@
-import fp from 'fastify-plugin'
+import { createRequire } from 'node:module'
+import type fastifyPlugin from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { readOptions, type CorsPluginOptions, type Registration } from './options.ts'
 import { governRoute, isGeneratedRoute } from './routes.ts'
@@ -81,6 +82,8 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   }
 }
 
+// fastify-plugin is CommonJS: require() takes it as it is, where an ESM import reads its source for its export names.
+const fp = createRequire(import.meta.url)('fastify-plugin') as typeof fastifyPlugin
 /** The plugin. Register it before the routes it governs: `await app.register(cors, options)`. */
 const fastifyCorsPolicy = fp(plugin, { fastify: '5.x', name: 'fastify-cors-policy' })
 export default fastifyCorsPolicy

@@ -1,4 +1,4 @@
-import safeRegex from 'safe-regex2'
+import { createRequire } from 'node:module'
 import { isLoopbackHost, parseOriginEntry } from './origin.ts'
 import { analyse, type RegExpAnalysis } from './regexp-analysis.ts'
 
@@ -164,7 +164,11 @@ function escapeBareDots (source: string): string {
   return fixed
 }
 
+// Loaded with the first RegExp origin: policies without one never pay for it.
+let safeRegex: typeof import('safe-regex2').default | undefined
+
 function mayBacktrack (regexp: RegExp): boolean {
+  safeRegex ??= createRequire(import.meta.url)('safe-regex2') as typeof import('safe-regex2').default
   return !safeRegex(withoutOptionals(regexp.source))
 }
 

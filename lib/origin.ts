@@ -1,9 +1,15 @@
 import { createRequire } from 'node:module'
 import { MAX_ORIGIN_LENGTH } from './headers.ts'
 
-// tldts is CommonJS, and most of its 200 kB is the public suffix list: require() loads it as it is,
-// where an ESM import first scans the whole file for its format and export names, taking longer than the load.
-const { parse: parseDomain } = createRequire(import.meta.url)('tldts') as typeof import('tldts')
+// tldts holds the Public Suffix List: only subdomain patterns and RegExps need it, so it is loaded
+// when the first of those is checked, and a plugin without them never pays for it. It is CommonJS:
+// require() loads it as it is, where an ESM import first scans the whole file for its export names.
+let tldts: typeof import('tldts') | undefined
+
+function parseDomain (host: string): ReturnType<typeof import('tldts').parse> {
+  tldts ??= createRequire(import.meta.url)('tldts') as typeof import('tldts')
+  return tldts.parse(host, { allowPrivateDomains: true })
+}
 
 // Origins as browsers serialize them (Fetch standard, "origin" / HTML "serialization of an origin"):
 // `scheme://host[:port]`, lower case, no path, the default port left out, or the opaque `null`.
@@ -117,7 +123,7 @@ function checkSubdomainPattern (entry: string, scheme: string, baseWithPort: str
   // The Public Suffix List does not know `localhost`, so it reads as a top-level domain; every
   // name under it is loopback, which only the machine itself can answer for.
   if (isLoopbackName(base)) return { kind: 'subdomains', scheme, suffix: '.' + baseWithPort }
-  const info = parseDomain(base, { allowPrivateDomains: true })
+  const info = parseDomain(base)
   if (info.isIp === true) return 'puts a wildcard in front of an IP address; list the addresses instead'
   if (info.publicSuffix === base || info.domain === null) {
     return `covers the public suffix "${base}", so every site under it could read the responses; ` +
@@ -145,7 +151,7 @@ function isLoopbackName (host: string): boolean {
  * `a.github.io` under the list's private section); null for IP addresses, public suffixes and single labels.
  */
 export function registrableDomain (host: string): string | null {
-  return parseDomain(host, { allowPrivateDomains: true }).domain
+  return parseDomain(host).domain
 }
 
 function checkAnyPortPattern (base: string, scheme: string, hostPort: string): OriginEntry | string {

@@ -1,29 +1,17 @@
-import { Type, type Static } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { ValueErrorType } from '@sinclair/typebox/errors'
+import { createRequire } from 'node:module'
+import type { Static } from '@sinclair/typebox'
+import type { ValueErrorType } from '@sinclair/typebox/errors'
 import type { FastifyRequest } from 'fastify'
 import { describe, type CorsPolicyProblem } from './errors.ts'
 import { isToken } from './headers.ts'
 import { findMisconfigurations, isAnchored } from './misconfig.ts'
 import { parseOriginEntry, type OriginEntry } from './origin.ts'
+import { CorsPolicySchema, isPolicyShape } from './policy-check.ts'
+import type { CorsPolicySchemaType } from './policy-schema.ts'
 
-/** The JSON part of a policy. RegExp and function origins, which JSON Schema cannot describe, are checked beside it. */
-export const CorsPolicySchema = Type.Object({
-  origins: Type.Union([
-    Type.Literal('*'),
-    Type.Array(Type.String(), { description: 'exact origins (https://app.example.com), patterns (https://*.example.com, http://localhost:*) or "null"' }),
-  ], { description: "who may read responses: '*' (anyone, without credentials) or a list" }),
-  credentials: Type.Optional(Type.Boolean({ description: 'send Access-Control-Allow-Credentials: true (cookies, HTTP auth)', default: false })),
-  methods: Type.Optional(Type.Array(Type.String(), { description: 'methods allowed; by default the methods the route is registered for' })),
-  allowHeaders: Type.Optional(Type.Array(Type.String(), { description: "non-safelisted request headers allowed; '*' for any but authorization", default: [] })),
-  exposeHeaders: Type.Optional(Type.Array(Type.String(), { description: 'response headers that scripts may read', default: [] })),
-  maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds a browser may cache a preflight; no header by default' })),
-  headersFromSchema: Type.Optional(Type.Boolean({ description: "add the header names of the route's schema.headers to allowHeaders and of schema.response[status].headers to exposeHeaders" })),
-  dangerouslyAllowInsecureOrigins: Type.Optional(Type.Boolean({ description: 'allow plain http origins (other than loopback) with credentials, although anyone on the network path can then read credentialed responses' })),
-  originTimeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60000, description: 'milliseconds an origins function may take to answer; later means not allowed. 2000 by default; only with an origins function' })),
-}, { additionalProperties: false, $id: 'CorsPolicy', title: 'CORS policy' })
+export { CorsPolicySchema }
 
-export type CorsPolicyJson = Static<typeof CorsPolicySchema>
+export type CorsPolicyJson = Static<CorsPolicySchemaType>
 
 /** Decides an origin held elsewhere (a database, a tenant list). Throwing or rejecting means "not allowed". */
 export type CorsOriginFunction = (origin: string, request: FastifyRequest) => boolean | Promise<boolean>
@@ -65,7 +53,9 @@ export interface NormalizedPolicy {
 }
 
 const FIELDS = Object.keys(CorsPolicySchema.properties)
-const shapeCheck = TypeCompiler.Compile(CorsPolicySchema)
+// Option names of @fastify/cors that are no policy field here: an unknown field among them names the converters.
+const FASTIFY_CORS_OPTIONS = new Set(['origin', 'allowedHeaders', 'exposedHeaders', 'preflight', 'preflightContinue', 'strictPreflight',
+  'optionsSuccessStatus', 'hideOptionsRoute', 'hook', 'delegator', 'cacheControl', 'logLevel'])
 
 // RFC 9110 token: the grammar of method and header names.
 const TOKEN_RULE = "write it as an HTTP token: letters, digits and !#$%&'*+-.^_`|~, without spaces or separators"
@@ -87,9 +77,7 @@ export function checkPolicy (value: unknown, where: string, problems: CorsPolicy
   }
   const policy = value as Record<string, unknown>
   const origins = policy.origins
-  // The schema checks the other fields' shape; origins, which may be a RegExp or a function, is
-  // checked by checkOrigins, so the schema is shown a stand-in for it.
-  reportShape(Object.hasOwn(policy, 'origins') ? { ...policy, origins: '*' } : policy, add)
+  reportShape(policy, add)
 
   const credentials = policy.credentials === true
   const normalizedOrigins = checkOrigins(origins, credentials, add)
@@ -136,28 +124,40 @@ function dedupeIgnoringCase (names: readonly string[]): string[] {
 
 type Add = (path: string, message: string) => void
 
-function reportShape (value: unknown, add: Add): void {
-  // The compiled check answers in microseconds; walking the schema for errors takes far longer, so
-  // it is left for the policies that have some.
-  if (shapeCheck.Check(value)) return
+let typeboxErrors: typeof import('@sinclair/typebox/errors') | undefined
+
+function reportShape (policy: Record<string, unknown>, add: Add): void {
+  if (isPolicyShape(policy)) return
+  // Origins, which may be a RegExp or a function, is checked by checkOrigins: the schema is shown a
+  // stand-in for it, so that no problem of origins is reported twice.
+  const value = Object.hasOwn(policy, 'origins') ? { ...policy, origins: '*' } : policy
+  if (isPolicyShape(value)) return
+  // TypeBox walks the schema for the errors, which only a policy with some needs: loaded then, it
+  // costs the plugin's import nothing.
+  typeboxErrors ??= createRequire(import.meta.url)('@sinclair/typebox/errors') as typeof import('@sinclair/typebox/errors')
   const reported = new Set<string>()
-  for (const error of shapeCheck.Errors(value)) {
+  for (const error of typeboxErrors.Errors(CorsPolicySchema, value)) {
     // One message per field: a failed union or array reports its branches and items too.
     const field = error.path.split('/', 2).join('/')
     if (reported.has(error.path) || reported.has(field)) continue
     reported.add(error.path)
-    add(error.path, shapeMessage(error.type, error.path, error.value))
+    add(error.path, shapeMessage(typeboxErrors.ValueErrorType, error.type, error.path, error.value))
   }
 }
 
-function shapeMessage (type: ValueErrorType, path: string, value: unknown): string {
+function shapeMessage (kinds: typeof ValueErrorType, type: ValueErrorType, path: string, value: unknown): string {
   const field = path.split('/')[1] as string
-  if (type === ValueErrorType.ObjectRequiredProperty) {
+  if (type === kinds.ObjectRequiredProperty) {
     return "is required; list the origins allowed to read responses, e.g. origins: ['https://app.example.com'], or origins: '*' for a public API"
   }
-  if (type === ValueErrorType.ObjectAdditionalProperties) {
+  if (type === kinds.ObjectAdditionalProperties) {
     const close = FIELDS.find((f) => f.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
-    return `is not a policy field; ${close === undefined ? 'remove it' : `did you mean "${close}"?`} (the fields are ${FIELDS.join(', ')})`
+    const fix = close === undefined ? 'remove it' : `did you mean "${close}"?`
+    if (FASTIFY_CORS_OPTIONS.has(field)) {
+      return `is not a policy field but an @fastify/cors option; ${fix}${close === undefined ? '.' : ''} To convert @fastify/cors options: ` +
+        `fromFastifyCorsRoute(options) for a route's config.cors, fromFastifyCors(options) for the plugin (the fields are ${FIELDS.join(', ')})`
+    }
+    return `is not a policy field; ${fix} (the fields are ${FIELDS.join(', ')})`
   }
   switch (field) {
     case 'credentials':

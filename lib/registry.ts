@@ -1,8 +1,8 @@
-import FindMyWay from 'find-my-way'
+import type FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
 import { PolicyCache, type PolicySlot } from './compile.ts'
 import { CorsPolicyError, messages } from './errors.ts'
-import { PathIndex } from './paths.ts'
+import { PathIndex, createRouter } from './paths.ts'
 import { PREFLIGHT_CONSTRAINT } from './routes.ts'
 import type { DerivedSlot } from './schema-headers.ts'
 
@@ -98,7 +98,7 @@ export class CorsRegistry {
       // The application's router has already accepted these paths.
       allowUnsafeRegex: true,
     }
-    this.#targets = FindMyWay(routerOptions)
+    this.#targets = createRouter(routerOptions)
     this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: new Set(), allow: null, generated: 'none' }))
   }
 
