@@ -1,11 +1,12 @@
 // The applications under load: for each scenario, the same routes three times, without CORS, with
 // this plugin, and with @fastify/cors configured to answer the same requests the same way.
 
+import { subscribe } from 'node:diagnostics_channel'
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyPluginCallback } from 'fastify'
 import type { FastifyCorsOptions } from '@fastify/cors'
 import type { CorsPolicy, CorsPluginOptions, CorsRouteOption } from '../lib/index.ts'
 import {
-  ALLOWED_HEADERS, APP_METHODS, APP_PATHS, APP_POLICIES, EXACT_ORIGINS, ONE_ORIGIN, PATTERN_ORIGINS, PATTERN_REGEXPS,
+  ALLOWED_HEADERS, APP_METHODS, CANDIDATE_ORIGINS, APP_PATHS, APP_POLICIES, EXACT_ORIGINS, ONE_ORIGIN, PATTERN_ORIGINS, PATTERN_REGEXPS,
   appPath, appPolicyName, appPolicyOrigins, appPolicyRegExp, type Contender, type ScenarioName,
 } from './scenarios.ts'
 
@@ -33,6 +34,10 @@ export async function loadCors (contender: Contender, source: PluginSource): Pro
 }
 
 const hello = async () => ({ hello: 'world' })
+
+/** Decisions the subscriber of scenario 6a has seen. */
+let decisions = 0
+export const decisionsSeen = (): number => decisions
 
 /** The list of scenarios 2, 3 and 4b, for each plugin. */
 const LIST_POLICY: CorsPolicy = { origins: [...EXACT_ORIGINS, ...PATTERN_ORIGINS] }
@@ -77,6 +82,18 @@ export async function buildApp (cors: CorsModule, scenario: ScenarioName, onRout
     case 'app-500':
       await buildLargeApp(app, cors)
       return app
+    case 'events':
+    case 'report-only': {
+      if (cors.kind === 'plugin') {
+        const reportOnly: CorsPluginOptions['reportOnly'] = scenario === 'report-only' ? { web: { origins: CANDIDATE_ORIGINS } } : {}
+        await app.register(cors.plugin, { policies: { web: { origins: [ONE_ORIGIN] } }, default: 'web', reportOnly })
+        // What a metrics subscriber does at the least: read the event.
+        if (scenario === 'events') subscribe('fastify-cors-policy:decision', (event) => { decisions += (event as { allowed: boolean }).allowed ? 1 : 0 })
+      }
+      if (cors.kind === 'fastify-cors') await app.register(cors.plugin, { origin: [ONE_ORIGIN] })
+      app.get('/', hello)
+      return app
+    }
   }
 }
 

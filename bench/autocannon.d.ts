@@ -13,6 +13,10 @@ declare module 'autocannon' {
       sampleInt?: number
       /** Seconds before a request counts as timed out. */
       timeout?: number
+      /** Stop after this many requests, instead of after `duration`. */
+      amount?: number
+      /** Requests sent in turn; `setupRequest` may change each one before it is sent. */
+      requests?: Array<{ setupRequest?: (request: { headers?: Record<string, string> } & Record<string, unknown>) => Record<string, unknown> }>
     }
     interface Request {
       method: NonNullable<Options['method']>

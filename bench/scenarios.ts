@@ -11,7 +11,7 @@ export const CONTENDER_TITLES: Readonly<Record<Contender, string>> = {
   'fastify-cors': '@fastify/cors',
 }
 
-export const SCENARIO_NAMES = ['simple', 'list-hit', 'list-miss', 'preflight-1', 'preflight-1100', 'app-500'] as const
+export const SCENARIO_NAMES = ['simple', 'list-hit', 'list-miss', 'preflight-1', 'preflight-1100', 'app-500', 'events', 'report-only'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 /** The one origin of scenarios 1 and 4a. */
@@ -125,7 +125,13 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'preflight-1100': preflight('preflight-1100', '4b', 'preflight (PUT, 2 headers), 1,100-origin list, last pattern matches', LAST_PATTERN_ORIGIN),
   'app-500': actual('app-500', '5', '500 routes on 100 paths, 50 named policies: GET on one route',
     appPolicyOrigins(APP_TARGET)[0] as string, appPath(APP_TARGET).replace(':id', '123'), true),
+  // Scenario 1 is the cost with nobody subscribed to the decision channel; these two add to it.
+  events: actual('events', '6a', 'simple GET as 1, a subscriber on the decision channel (the plugin)', ONE_ORIGIN, '/', true),
+  'report-only': actual('report-only', '6b', 'simple GET as 1, a report-only candidate attached, agreeing (the plugin)', ONE_ORIGIN, '/', true),
 }
+
+/** Scenario 6b's candidate: the enforced origin and another, so that it agrees on every request of the scenario. */
+export const CANDIDATE_ORIGINS: readonly string[] = [ONE_ORIGIN, 'https://next.example.com']
 
 /**
  * The application a contender runs in a scenario. Consecutive scenarios whose contender runs the
@@ -134,6 +140,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
 export function appOf (contender: Contender, scenario: ScenarioName): string {
   switch (scenario) {
     case 'simple': return contender === 'bare' ? 'get' : 'one-origin'
+    case 'events': return contender === 'bare' ? 'get' : contender === 'plugin' ? 'one-origin-subscribed' : 'one-origin'
+    case 'report-only': return contender === 'bare' ? 'get' : contender === 'plugin' ? 'one-origin-report-only' : 'one-origin'
     case 'list-hit':
     case 'list-miss': return contender === 'bare' ? 'get' : 'list'
     case 'preflight-1': return contender === 'bare' ? 'options' : 'preflight-one-origin'

@@ -1,8 +1,10 @@
 import type { FastifyReply, onSendHookHandler } from 'fastify'
 import type { CompiledPolicy, PolicySlot } from './compile.ts'
+import { decisionChannel } from './events.ts'
 import { ACAC, ACAO, ACEH } from './headers.ts'
 import { logRefusal, logsRefusals } from './log.ts'
 import type { CorsRoute } from './registry.ts'
+import { observeActual } from './report-only.ts'
 
 // Fetch standard, "CORS protocol" / "HTTP responses": headers on the response to an actual request.
 // They go on in onSend, so thrown errors, validation failures, early replies from other hooks and
@@ -16,16 +18,22 @@ type AwaitingReply = FastifyReply & { [kAwaited]?: Promise<boolean> }
 /** The `onSend` hook of one CORS-enabled route (or of a scope's not-found handler), whose policy is in `slot`. */
 export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandler {
   return function corsActual (request, reply, payload, done) {
-    // Read once: a policy replaced while this request runs is seen whole, old or new.
+    // Read once: a policy replaced while this request runs is seen whole, old or new; so is its watch
+    // (a report-only candidate, the census), null while neither is on.
     const policy = slot.current
+    const watch = slot.watch
     const origin = request.headers.origin
     // Fetch standard, "CORS protocol and HTTP caches": a public policy answers every request the
     // same (rule 3), with or without Origin, whatever it holds, so a cached response suits every
     // later request; it adds no Vary: Origin (rule 4). A method outside `methods` gets nothing
     // (rule 2): that answer depends on the method only, which caches key on anyway.
     if (policy.isPublic) {
-      if (policy.allowsMethod(request.method)) allow(reply, policy, '*')
-      else if (origin !== undefined && logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
+      const allowed = policy.allowsMethod(request.method)
+      if (allowed) allow(reply, policy, '*')
+      // Rule 3: without Origin, not a CORS request: nothing to log, count or publish.
+      if (origin === undefined) return done(null, payload)
+      if (!allowed && logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, allowed ? null : 'method_not_allowed')
       return done(null, payload)
     }
     // Rule 4: every response of an origin-dependent route says Vary: Origin, allowed or not.
@@ -34,19 +42,23 @@ export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandl
     if (origin === undefined) return done(null, payload)
     if (typeof origin !== 'string') {
       if (logsRefusals(request)) logRefusal(request, 'malformed_request', route, 'the Origin header is repeated')
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, 'malformed_request')
       return done(null, payload)
     }
     if (!policy.allowsMethod(request.method)) {
       if (logsRefusals(request)) logRefusal(request, 'method_not_allowed', route, `the method ${request.method} is not in the policy's methods`, { method: request.method })
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, 'method_not_allowed')
       return done(null, payload)
     }
     const allowed = policy.allowsOrigin(origin, request, route)
     if (allowed === true) {
       allow(reply, policy, origin)
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, null)
       return done(null, payload)
     }
     if (allowed === false) {
       if (logsRefusals(request)) logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, 'origin_not_allowed')
       return done(null, payload)
     }
     // An origin function answers later. The promise goes back to Fastify's hook runner, so what
@@ -61,6 +73,7 @@ export function actualHook (route: CorsRoute, slot: PolicySlot): onSendHookHandl
       if (reply.sent || waiting[kAwaited] !== allowed) return new Promise<never>(abandon)
       if (yes) allow(reply, policy, origin)
       else logRefusal(request, 'origin_not_allowed', route, `the origin ${JSON.stringify(origin)} is not allowed`)
+      if (watch != null || decisionChannel.hasSubscribers) observeActual(request, route, watch, origin, yes ? null : 'origin_not_allowed')
       return payload
     })
   }

@@ -41,7 +41,7 @@ export const messages = {
   pluginOptions: (value: unknown) =>
     `are ${describe(value)}; pass an object such as { default: { origins: ['https://app.example.com'] } }`,
   unknownOption: (key: string) =>
-    `has the unknown option ${JSON.stringify(key)}; the options are default, policies and openapiExtension`,
+    `has the unknown option ${JSON.stringify(key)}; the options are default, policies, openapiExtension, reportOnly and census`,
   declaredBefore:
     'was declared before fastify-cors-policy loaded, so the plugin cannot govern it (no CORS headers, preflights answered 404); ' +
     'register the plugin first and await it, before declaring routes and before registering plugins that declare routes: await app.register(cors, options)',

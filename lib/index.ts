@@ -11,6 +11,7 @@ import { actualHook } from './actual.ts'
 import { CorsPolicyError, messages } from './errors.ts'
 import { livePolicies, type CorsPolicies } from './live.ts'
 import { formatReport, reportRows, type CorsPolicyReportRow } from './report.ts'
+import { Review } from './report-only.ts'
 
 export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
 export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
@@ -35,6 +36,14 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   const registry = registryOf(app)
   const registration = readOptions(options, registry.policies)
   if (checkEarlierRoutes(app, registry)) registry.seeAllRoutes()
+  // The census's code is loaded only by the registrations that turn it on.
+  const census = registration.censusSize === null ? null : new (await import('./census.ts')).Census(registration.censusSize)
+  const review = registration.review = new Review(registration, registry, census)
+  // Routes declared with headersFromSchema derive slots of their own: they take their policy's watch.
+  app.addHook('onReady', function corsWatchDerived (done) {
+    review.deriveWatches()
+    done()
+  })
   // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
   scope[kRegistration] = registration
 
@@ -60,7 +69,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
 
   // Fastify refuses a decorator declared twice in one scope only: a child that registers the plugin
   // again gets its own, over its parent's.
-  app.decorate('corsPolicies', livePolicies(registration, registry))
+  app.decorate('corsPolicies', livePolicies(registration, registry, review))
   app.decorate('corsPolicyReport', () => reportRows(registry.routes))
   app.decorate('printCorsPolicies', () => {
     const table = formatReport(reportRows(registry.routes))

@@ -1,7 +1,10 @@
+import type { CompiledPolicy, PolicySlot } from './compile.ts'
+import type { CorsCensus } from './census.ts'
 import { CorsPolicyError, messages, type CorsPolicyProblem } from './errors.ts'
-import type { Registration } from './options.ts'
+import { candidateLabel, type Registration } from './options.ts'
 import { checkPolicy, type CorsPolicy } from './policy.ts'
 import type { CorsRegistry } from './registry.ts'
+import type { Review } from './report-only.ts'
 import { withSchemaHeaders } from './schema-headers.ts'
 
 /** `app.corsPolicies`: the named policies of the registration that governs a scope, replaceable while the app runs. */
@@ -14,25 +17,70 @@ export interface CorsPolicies {
    * `CorsPolicyError` and the old one stays.
    */
   replace: (name: string, policy: CorsPolicy) => void
+  /**
+   * Validates a policy and attaches it to a named policy as its report-only candidate (replacing any
+   * earlier one): every request the named policy governs is judged by both, the response follows the
+   * enforced one, and each disagreement is logged at warn and published with `reportOnly: true`.
+   * An invalid candidate throws a `CorsPolicyError` and the earlier candidate stays.
+   */
+  tryCandidate: (name: string, policy: CorsPolicy) => void
+  /** Detaches a named policy's report-only candidate; nothing happens when it has none. */
+  clearCandidate: (name: string) => void
+  /** The names whose policy has a report-only candidate attached. */
+  candidates: () => string[]
+  /**
+   * Enforces a named policy's candidate: the next request sees it as the policy (as `replace` would),
+   * and the candidate is detached. Throws a `CorsPolicyError` when the policy has no candidate.
+   */
+  promote: (name: string) => void
+  /** The origins each policy has seen, with counts and decisions; null when the `census` option is off. */
+  census: () => CorsCensus | null
 }
 
-export function livePolicies (registration: Registration, registry: CorsRegistry): CorsPolicies {
+export function livePolicies (registration: Registration, registry: CorsRegistry, review: Review): CorsPolicies {
+  const slotOf = (name: string, where: string): PolicySlot => {
+    const slot = registration.named.get(name)
+    if (slot === undefined) {
+      throw new CorsPolicyError([{ where, path: '', message: messages.unknownName(name, [...registration.named.keys()]) }])
+    }
+    return slot
+  }
+  const check = (policy: CorsPolicy, label: string): CompiledPolicy => {
+    const problems: CorsPolicyProblem[] = []
+    const checked = checkPolicy(policy, label, problems)
+    if (checked === null) throw new CorsPolicyError(problems)
+    // A fresh key object: the caller may have changed the very object it registered at startup.
+    return registry.policies.compile({}, checked, label)
+  }
+  const enforce = (slot: PolicySlot, compiled: CompiledPolicy): void => {
+    slot.current = compiled
+    for (const derived of registry.derivedSlots(slot)) derived.current = withSchemaHeaders(compiled, derived.names, registry.policies)
+  }
   return {
     names: () => [...registration.named.keys()],
     replace (name, policy) {
-      const where = 'corsPolicies.replace'
-      const slot = registration.named.get(name)
-      if (slot === undefined) {
-        throw new CorsPolicyError([{ where, path: '', message: messages.unknownName(name, [...registration.named.keys()]) }])
-      }
-      const label = `policy ${JSON.stringify(name)}`
-      const problems: CorsPolicyProblem[] = []
-      const checked = checkPolicy(policy, label, problems)
-      if (checked === null) throw new CorsPolicyError(problems)
-      // A fresh key object: the caller may have changed the very object it registered at startup.
-      const compiled = registry.policies.compile({}, checked, label)
-      slot.current = compiled
-      for (const derived of registry.derivedSlots(slot)) derived.current = withSchemaHeaders(compiled, derived.names, registry.policies)
+      const slot = slotOf(name, 'corsPolicies.replace')
+      enforce(slot, check(policy, `policy ${JSON.stringify(name)}`))
     },
+    tryCandidate (name, policy) {
+      slotOf(name, 'corsPolicies.tryCandidate')
+      review.setCandidate(name, check(policy, candidateLabel(name)))
+    },
+    clearCandidate (name) {
+      slotOf(name, 'corsPolicies.clearCandidate')
+      review.setCandidate(name, null)
+    },
+    candidates: () => [...registration.named.keys()].filter((name) => review.candidate(name) !== null),
+    promote (name) {
+      const where = 'corsPolicies.promote'
+      const slot = slotOf(name, where)
+      const candidate = review.candidate(name)
+      if (candidate === null) {
+        throw new CorsPolicyError([{ where, path: '', message: `policy ${JSON.stringify(name)} has no report-only candidate to promote; attach one with tryCandidate or the reportOnly option` }])
+      }
+      enforce(slot, candidate)
+      review.setCandidate(name, null)
+    },
+    census: () => review.census?.report() ?? null,
   }
 }

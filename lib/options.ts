@@ -1,7 +1,8 @@
-import type { PolicyCache, PolicySlot } from './compile.ts'
+import type { CompiledPolicy, PolicyCache, PolicySlot } from './compile.ts'
 import { CorsPolicyError, describe, messages, type CorsPolicyProblem } from './errors.ts'
 import { checkPolicy, type CorsPolicy } from './policy.ts'
 import type { CorsRoute } from './registry.ts'
+import type { Review } from './report-only.ts'
 
 /**
  * Policy names an application may narrow to its own, so that a misspelt name is a type error:
@@ -27,7 +28,22 @@ export interface CorsPluginOptions {
   policies?: { readonly [name: string]: CorsPolicy }
   /** Describe each route's policy in its OpenAPI operation, as an `x-cors` extension (@fastify/swagger copies it). */
   openapiExtension?: boolean
+  /**
+   * Candidates tried beside named policies, by the policy's name: each is evaluated on every request
+   * its policy governs, disagreements are logged at warn and published, and the response follows the
+   * enforced policy. Validated like any policy.
+   */
+  reportOnly?: { readonly [name: string]: CorsPolicy }
+  /**
+   * Count the origins each policy sees (`app.corsPolicies.census()`), keeping the `size` heaviest per
+   * policy (default 100, at most 10,000) in a fixed amount of memory. Off by default.
+   */
+  census?: boolean | { readonly size?: number }
 }
+
+/** The census's default number of origins kept per policy, and the largest allowed. */
+export const CENSUS_DEFAULT_SIZE = 100
+export const CENSUS_MAX_SIZE = 10_000
 
 /** One registration of the plugin: its named policies and its default, all compiled. */
 export interface Registration {
@@ -37,9 +53,15 @@ export interface Registration {
   readonly defaultRoute: (CorsRoute & { readonly slot: PolicySlot }) | null
   readonly defaultName: string | null
   readonly openapiExtension: boolean
+  /** The `reportOnly` candidates, compiled, by policy name. */
+  readonly candidates: ReadonlyMap<string, CompiledPolicy>
+  /** The census's size, or null when it is off. */
+  readonly censusSize: number | null
+  /** Candidates and census at run time; set once the plugin has loaded what they need. */
+  review: Review | null
 }
 
-const OPTION_KEYS = new Set(['default', 'policies', 'openapiExtension'])
+const OPTION_KEYS = new Set(['default', 'policies', 'openapiExtension', 'reportOnly', 'census'])
 
 /** Checks and compiles the plugin options; every problem of every policy is reported in one error. */
 export function readOptions (options: unknown, cache: PolicyCache): Registration {
@@ -62,7 +84,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
       declaredNames.add(name)
       const label = `policy ${JSON.stringify(name)}`
       const policy = checkPolicy(value, label, problems)
-      if (policy !== null) named.set(name, { current: cache.compile(value as object, policy, label) })
+      if (policy !== null) named.set(name, { current: cache.compile(value as object, policy, label), watch: null })
     }
   }
 
@@ -81,14 +103,60 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   } else if (declared !== undefined && declared !== false) {
     const label = 'default policy'
     const policy = checkPolicy(declared, label, problems)
-    if (policy !== null) defaultRoute = notFoundRoute({ current: cache.compile(declared as object, policy, label) }, null, label)
+    if (policy !== null) defaultRoute = notFoundRoute({ current: cache.compile(declared as object, policy, label), watch: null }, null, label)
   }
   const openapiExtension = record.openapiExtension ?? false
   if (typeof openapiExtension !== 'boolean') {
     problems.push({ where, path: '/openapiExtension', message: `is ${describe(openapiExtension)}; openapiExtension is true or false` })
   }
+  const candidates = readCandidates(record.reportOnly, named, declaredNames, cache, problems)
+  const censusSize = readCensus(record.census, problems)
   if (problems.length > 0) throw new CorsPolicyError(problems)
-  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true }
+  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true, candidates, censusSize, review: null }
+}
+
+/** The label of a named policy's report-only candidate, in errors and logs. */
+export function candidateLabel (name: string): string {
+  return `report-only candidate for policy ${JSON.stringify(name)}`
+}
+
+function readCandidates (
+  value: unknown, named: ReadonlyMap<string, PolicySlot>, declaredNames: ReadonlySet<string>, cache: PolicyCache, problems: CorsPolicyProblem[]
+): Map<string, CompiledPolicy> {
+  const where = 'plugin options'
+  const candidates = new Map<string, CompiledPolicy>()
+  if (value === undefined) return candidates
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push({ where, path: '/reportOnly', message: `is ${describe(value)}; reportOnly is an object of policy name: candidate policy` })
+    return candidates
+  }
+  for (const [name, candidate] of Object.entries(value)) {
+    if (!declaredNames.has(name)) {
+      problems.push({ where, path: `/reportOnly/${name}`, message: messages.unknownName(name, [...named.keys()]) })
+      continue
+    }
+    const label = candidateLabel(name)
+    const policy = checkPolicy(candidate, label, problems)
+    if (policy !== null) candidates.set(name, cache.compile(candidate as object, policy, label))
+  }
+  return candidates
+}
+
+function readCensus (value: unknown, problems: CorsPolicyProblem[]): number | null {
+  if (value === undefined || value === false) return null
+  if (value === true) return CENSUS_DEFAULT_SIZE
+  const size = (value as { size?: unknown } | null)?.size
+  const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : null
+  if (keys === null || keys.some((key) => key !== 'size')) {
+    problems.push({ where: 'plugin options', path: '/census', message: `is ${describe(value)}; census is true, false or { size } (origins kept per policy)` })
+    return null
+  }
+  if (size === undefined) return CENSUS_DEFAULT_SIZE
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > CENSUS_MAX_SIZE) {
+    problems.push({ where: 'plugin options', path: '/census/size', message: `is ${describe(size)}; the census size is a whole number from 1 to ${CENSUS_MAX_SIZE}` })
+    return null
+  }
+  return size
 }
 
 function notFoundRoute (slot: PolicySlot, policyName: string | null, policyLabel: string): CorsRoute & { readonly slot: PolicySlot } {
@@ -124,5 +192,8 @@ export function resolveRoutePolicy (
   const problems: CorsPolicyProblem[] = []
   const policy = checkPolicy(value, where, problems)
   if (policy === null) throw new CorsPolicyError(problems)
-  return { slot: { current: cache.compile(value, policy, `inline policy of route ${where.replace(/^route /, '')}`) }, name: null }
+  const label = `inline policy of route ${where.replace(/^route /, '')}`
+  const slot: PolicySlot = { current: cache.compile(value, policy, label), watch: null }
+  registration.review?.watchInline(slot, label)
+  return { slot, name: null }
 }

@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CompiledPolicy } from './compile.ts'
-import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, VARY_PREFLIGHT_WITH_ORIGIN, isToken } from './headers.ts'
+import { decisionChannel, publishDecision } from './events.ts'
+import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, ACRM, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, ORIGIN, VARY_PREFLIGHT_WITH_ORIGIN, isToken } from './headers.ts'
 import { logRefusal, type CorsRefusalReason } from './log.ts'
 import type { CorsRegistry, CorsRoute } from './registry.ts'
+import { observePreflight, type SlotWatch } from './report-only.ts'
 import { VaryTokens } from './vary.ts'
 
 // Fetch standard, "CORS-preflight fetch" and "CORS check": what a browser needs to see in the
@@ -19,7 +21,7 @@ const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
  */
 export function answerPreflight (registry: CorsRegistry, request: FastifyRequest, reply: FastifyReply, origin: unknown, method: unknown): void | Promise<unknown> {
   if (typeof origin !== 'string' || typeof method !== 'string' || !isToken(method, 0, method.length)) {
-    return refuse(request, reply, null, undefined, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
+    return refuse(request, reply, null, undefined, null, 'malformed_request', 'the Origin or Access-Control-Request-Method header is repeated or malformed')
   }
   // Rule 8: the route that the actual request will hit decides. The application's router, with the
   // same options, has already routed this URL here; a URL it cannot route never reaches this hook.
@@ -29,24 +31,26 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
     const hint = upper !== method && registry.hasMethod(upper) && !NORMALIZED_METHODS.has(upper)
       ? `; browsers send ${JSON.stringify(method)} as written (they upper-case only DELETE GET HEAD OPTIONS POST PUT): write ${JSON.stringify(upper)} in the page's fetch`
       : ''
-    return refuse(request, reply, null, undefined, 'no_cors_route_for_method', `no route answers ${method} ${request.url}${hint}`, { method })
+    return refuse(request, reply, null, undefined, null, 'no_cors_route_for_method', `no route answers ${method} ${request.url}${hint}`, { method })
   }
-  // Read once: a policy replaced while this preflight runs is seen whole, old or new.
+  // Read once: a policy replaced while this preflight runs is seen whole, old or new; so is its watch
+  // (a report-only candidate, the census), null while neither is on.
   const policy = target.slot?.current
+  const watch = target.slot?.watch
   if (policy === undefined) {
-    return refuse(request, reply, target, policy, 'route_not_cors_enabled', `the route ${target.label} is not CORS-enabled`, { method })
+    return refuse(request, reply, target, policy, null, 'route_not_cors_enabled', `the route ${target.label} is not CORS-enabled`, { method })
   }
   if (!policy.allowsMethod(method)) {
-    return refuse(request, reply, target, policy, 'method_not_allowed', `the method ${method} is not in the policy's methods`, { method })
+    return refuse(request, reply, target, policy, watch, 'method_not_allowed', `the method ${method} is not in the policy's methods`, { method })
   }
   const allowHeaders = checkRequestHeaders(request.headers[ACRH], policy)
   if (allowHeaders instanceof Refusal) {
-    return refuse(request, reply, target, policy, allowHeaders.reason, allowHeaders.detail, { header: allowHeaders.header })
+    return refuse(request, reply, target, policy, watch, allowHeaders.reason, allowHeaders.detail, { header: allowHeaders.header })
   }
 
   const allowed = policy.allowsOrigin(origin, request, target)
-  if (allowed === true) return accept(reply, policy, origin, method, allowHeaders)
-  if (allowed === false) return refuseOrigin(request, reply, target, policy, origin)
+  if (allowed === true) return accept(request, reply, target, policy, watch, origin, method, allowHeaders)
+  if (allowed === false) return refuseOrigin(request, reply, target, policy, watch, origin)
   // An origin function answers later. The hook returns this promise to Fastify's hook runner: an
   // error in sending reaches Fastify's error handling, and the runner moves on only once the answer
   // is out, so it then skips the onRequest hooks added after the plugin (rule 13), as it skips them
@@ -54,8 +58,8 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
   return allowed.then((yes) => {
     // Already answered meanwhile (a handlerTimeout 503): leave that reply alone.
     if (reply.sent) return undefined
-    if (yes) accept(reply, policy, origin, method, allowHeaders)
-    else refuseOrigin(request, reply, target, policy, origin)
+    if (yes) accept(request, reply, target, policy, watch, origin, method, allowHeaders)
+    else refuseOrigin(request, reply, target, policy, watch, origin)
     // A reply is a thenable that settles when the response has been written (Fastify's own idiom
     // for "return reply" from an async hook), even when later onSend hooks take their time.
     return reply
@@ -63,7 +67,11 @@ export function answerPreflight (registry: CorsRegistry, request: FastifyRequest
 }
 
 /** Rule 10: 204, the origin, the requested method and headers, Max-Age when set. */
-function accept (reply: FastifyReply, policy: CompiledPolicy, origin: string, method: string, allowHeaders: string): void {
+function accept (
+  request: FastifyRequest, reply: FastifyReply, target: CorsRoute, policy: CompiledPolicy, watch: SlotWatch | null | undefined,
+  origin: string, method: string, allowHeaders: string
+): void {
+  if (watch != null || decisionChannel.hasSubscribers) observePreflight(request, target, watch, origin, method, null)
   reply.header(ACAO, policy.isPublic ? '*' : origin)
   if (policy.credentials) reply.header(ACAC, 'true')
   reply.header(ACAM, method)
@@ -73,8 +81,8 @@ function accept (reply: FastifyReply, policy: CompiledPolicy, origin: string, me
   reply.code(204).send()
 }
 
-function refuseOrigin (request: FastifyRequest, reply: FastifyReply, target: CorsRoute, policy: CompiledPolicy, origin: string): void {
-  refuse(request, reply, target, policy, 'origin_not_allowed', `the origin ${JSON.stringify(origin)} is not allowed`)
+function refuseOrigin (request: FastifyRequest, reply: FastifyReply, target: CorsRoute, policy: CompiledPolicy, watch: SlotWatch | null | undefined, origin: string): void {
+  refuse(request, reply, target, policy, watch, 'origin_not_allowed', `the origin ${JSON.stringify(origin)} is not allowed`)
 }
 
 /** Rule 11: 403, empty body, no Access-Control-Allow-* header, the same Vary as an accepted preflight. */
@@ -83,11 +91,18 @@ function refuse (
   reply: FastifyReply,
   target: CorsRoute | null,
   policy: CompiledPolicy | undefined,
+  watch: SlotWatch | null | undefined,
   reason: CorsRefusalReason,
   message: string,
   subject?: { method?: string, header?: string }
 ): void {
   logRefusal(request, reason, target, message, subject)
+  if (policy !== undefined) {
+    // A route with a policy decided: Origin and Access-Control-Request-Method were well-formed.
+    if (watch != null || decisionChannel.hasSubscribers) observePreflight(request, target as CorsRoute, watch, request.headers[ORIGIN] as string, request.headers[ACRM] as string, reason)
+  } else if (decisionChannel.hasSubscribers) {
+    publishDecision(request, target, request.headers[ORIGIN], true, reason, false)
+  }
   ;(policy?.varyPreflight ?? varyWhenNoPolicy).addTo(reply)
   reply.code(403).send()
 }

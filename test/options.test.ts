@@ -38,8 +38,8 @@ t.test('plugin options that are not an object are refused', async (t) => {
 
 t.test('an unknown option is refused, each one named', async (t) => {
   assertLines(t, await startupError({ origin: '*', credentials: true, default: false }), [
-    'plugin options: /origin has the unknown option "origin"; the options are default, policies and openapiExtension',
-    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
+    'plugin options: /origin has the unknown option "origin"; the options are default, policies, openapiExtension, reportOnly and census',
+    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies, openapiExtension, reportOnly and census',
   ])
 })
 
@@ -79,7 +79,7 @@ t.test('every problem of the options is reported in one error', async (t) => {
     policies: { partners: { origins: [APP], credential: true }, broken: 'public' },
     credentials: true,
   }), [
-    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies and openapiExtension',
+    'plugin options: /credentials has the unknown option "credentials"; the options are default, policies, openapiExtension, reportOnly and census',
     'policy "partners": /credential is not a policy field; did you mean "credentials"? (the fields are origins, credentials, methods, allowHeaders, exposeHeaders, maxAge, headersFromSchema, dangerouslyAllowInsecureOrigins, originTimeout)',
     "policy \"broken\": is the string \"public\"; a policy is an object such as { origins: ['https://app.example.com'] }",
     'plugin options: /default names the unknown policy "missing"; no named policies are registered in this scope (add it under `policies`)',
