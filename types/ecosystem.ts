@@ -1,6 +1,6 @@
 // Migration, the test oracle, the policy report and live replacement, as users write them.
 import Fastify from 'fastify'
-import cors, { fromFastifyCors, type CorsDecision, type CorsPolicyReportRow } from 'fastify-cors-policy'
+import cors, { fromFastifyCors, fromFastifyCorsRoute, type CorsDecision, type CorsPolicyReportRow, type CorsRouteOption } from 'fastify-cors-policy'
 import { corsCheck, type CorsCheckRedirect, type CorsCheckResult } from 'fastify-cors-policy/testing'
 
 const app = Fastify()
@@ -8,6 +8,15 @@ await app.register(cors, fromFastifyCors({ origin: ['https://app.example.com', /
 await Fastify().register(cors, fromFastifyCors({ origin: true }, { dangerouslyAllowUnsafeOrigins: true }))
 // @ts-expect-error credentials is a boolean in @fastify/cors too
 fromFastifyCors({ credentials: 'yes' })
+// A route's @fastify/cors options, converted where config.cors takes a policy.
+app.get('/status', { config: { cors: fromFastifyCorsRoute({ origin: '*', methods: 'GET' }) } }, async () => 'ok')
+export const routeOption: CorsRouteOption = fromFastifyCorsRoute({ origin: ['https://app.example.com'], credentials: true }, { dangerouslyAllowUnsafeOrigins: false })
+// @ts-expect-error the options are required: a route converts the options it declared
+fromFastifyCorsRoute()
+// @ts-expect-error exposedHeaders is a string or a list of strings in @fastify/cors too
+fromFastifyCorsRoute({ exposedHeaders: 5 })
+// @ts-expect-error config.cors takes a policy, not @fastify/cors options: convert them
+app.get('/raw', { config: { cors: { origin: '*' } } }, async () => 'ok')
 
 const result: CorsCheckResult = await corsCheck(app, { origin: 'https://app.example.com', method: 'PUT', url: '/me', headers: { 'content-type': 'application/json' }, credentials: true })
 export const ok: boolean = result.ok
