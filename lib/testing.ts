@@ -2,8 +2,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 
 // The browser's part of the Fetch standard, played against an app with inject, so that an
 // application's own tests can ask "would a browser on this origin be allowed to make this call?"
-// It follows the standard; where Chromium currently differs, the result says so instead of
-// following Chromium. Grounding: Fetch standard, "CORS-safelisted method", "CORS-safelisted
+// It follows the standard; where a browser currently differs (Chromium, Firefox), the result says so
+// instead of following that browser. Grounding: Fetch standard, "CORS-safelisted method", "CORS-safelisted
 // request-header", "CORS-unsafe request-header names", "CORS-preflight fetch", "CORS check",
 // "HTTP fetch", "HTTP-redirect fetch", "CORS filtered response", "forbidden response-header name".
 
@@ -51,7 +51,7 @@ export interface CorsCheckResult {
   reason: string | null
   /** Every redirect received, in order, the refused one included. Empty when there was none. */
   redirects: CorsCheckRedirect[]
-  /** Where Chromium would decide differently from the Fetch standard on this call: one sentence each. */
+  /** Where Chromium or Firefox would decide differently from the Fetch standard on this call: one sentence each. */
   browserDifferences: string[]
 }
 
@@ -116,12 +116,19 @@ export async function corsCheck (app: FastifyInstance, request: CorsCheckRequest
   }
 
   let response: LightMyRequestResponse
+  // Whether the request before this one was preflighted and answered with a 303 (see below).
+  let seeOtherAfterPreflight = false
   for (;;) {
     const unsafe = unsafeHeaderNames(hop.headers)
     noteChromiumSafelist(result.browserDifferences, hop, unsafe)
 
     // Fetch standard, "HTTP fetch": a preflight when the method or a header is not safelisted.
-    if (!SAFELISTED_METHODS.has(hop.method) || unsafe.length > 0) {
+    const preflighted = !SAFELISTED_METHODS.has(hop.method) || unsafe.length > 0
+    if (seeOtherAfterPreflight && !preflighted) {
+      note(result.browserDifferences, 'Firefox preflights the GET that follows a 303 answering a preflighted request, which the Fetch ' +
+        'standard does not: the server must also answer that preflight (OPTIONS with Access-Control-Request-Method: GET).')
+    }
+    if (preflighted) {
       const preflightHeaders: Record<string, string> = { origin: request.origin, 'access-control-request-method': hop.method }
       if (unsafe.length > 0) preflightHeaders['access-control-request-headers'] = unsafe.join(',')
       const answer = await app.inject({ method: 'OPTIONS', url: hop.url.href, headers: preflightHeaders })
@@ -142,6 +149,7 @@ export async function corsCheck (app: FastifyInstance, request: CorsCheckRequest
     if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined) break
     const next = redirect(hop, response.statusCode, location, apiOrigin, result.redirects)
     if (typeof next === 'string') return refuse(next)
+    seeOtherAfterPreflight = preflighted && response.statusCode === 303
     hop = next
     followed++
   }
@@ -315,7 +323,7 @@ function corsCheckRefusal (response: LightMyRequestResponse, origin: string, cre
   return null
 }
 
-/** Fetch standard, "CORS-preflight fetch". Notes where Chromium would pass a preflight the standard refuses. */
+/** Fetch standard, "CORS-preflight fetch". Notes where browsers would pass a preflight the standard refuses. */
 function preflightRefusal (
   answer: LightMyRequestResponse,
   origin: string,
@@ -339,8 +347,8 @@ function preflightRefusal (
   const missing = unsafe.filter((name) => !allowed.includes(name) && (!wildcard || name === 'authorization'))
   if (missing.length === 0) return null
   if (wildcard) {
-    note(differences, 'Chromium lets Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: ' +
-      'Chromium accepts this preflight.')
+    note(differences, 'Chromium and Firefox let Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: ' +
+      'both accept this preflight.')
     return 'the request header authorization is not in the preflight\'s Access-Control-Allow-Headers (\'*\' does not cover it)'
   }
   return `the request header ${missing[0]} is not in the preflight's Access-Control-Allow-Headers`

@@ -1,43 +1,118 @@
-// The browser suite's harness: a real Chromium (the Debian package, driven by playwright-core),
-// a page server and an API server on loopback, and the API's own record of what reached it.
+// The browser suite's harness: real browsers (Debian's Chromium and Firefox ESR, both driven by
+// puppeteer-core, Chromium over CDP and Firefox over WebDriver BiDi), a page server and an API
+// server on loopback, and the API's own record of what reached it. Everything past the launch is
+// the same code for both engines: a test file describes its cases once and runs them in each.
 import { accessSync, constants } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page, PuppeteerNode } from 'puppeteer-core'
 import type { Test } from 'tap'
 import cors, { type CorsPluginOptions } from '../../lib/index.ts'
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// puppeteer-core's CommonJS build: under tap's TypeScript loader its ES build cannot load the
+// WebDriver BiDi client (the loader resolves chromium-bidi's subpath exports to `….js.js`).
+const puppeteer = (createRequire(import.meta.url)('puppeteer-core') as { default: PuppeteerNode }).default
+
 /** Set by .ci/run: there a browser that is missing or cannot start fails the suite. */
 const REQUIRED = process.env.CORS_BROWSER_REQUIRED === '1'
 
-const LAUNCH_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-quic',
+/**
+ * Host names under the reserved `.test` domain that both engines resolve to 127.0.0.1, so that
+ * pages can have real subdomain origins. Chromium maps them with --host-resolver-rules, Firefox
+ * with the network.dns.localDomains preference; a name missing here fails to resolve in both.
+ */
+export const TEST_HOSTS = ['example.test', 'app.example.test', 'a.b.example.test', 'example.test.evil.test'] as const
+
+export type EngineName = 'Chromium' | 'Firefox'
+
+export interface Engine {
+  name: EngineName
+  /** As the browser reports it, e.g. `156.0.8078.114` or `153.8.0`. */
+  version: string
+  browser: Browser
+}
+
+interface Launcher {
+  name: EngineName
+  path: string
+  install: string
+  launch: (path: string) => Promise<Browser>
+}
+
+const LAUNCHERS: Launcher[] = [
+  {
+    name: 'Chromium',
+    path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    install: 'install it with apt-get install chromium, or set CHROMIUM_PATH',
+    launch: (executablePath) => puppeteer.launch({
+      executablePath,
+      headless: true,
+      args: [
+        '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-quic',
+        `--host-resolver-rules=${TEST_HOSTS.map((host) => `MAP ${host} 127.0.0.1`).join(', ')}`,
+      ],
+    }),
+  },
+  {
+    name: 'Firefox',
+    path: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
+    install: 'install it with apt-get install firefox-esr, or set FIREFOX_PATH',
+    launch: (executablePath) => puppeteer.launch({
+      browser: 'firefox',
+      executablePath,
+      headless: true,
+      extraPrefsFirefox: { 'network.dns.localDomains': TEST_HOSTS.join(',') },
+    }),
+  },
 ]
 
 /**
- * Launches Chromium once for a test file and closes it at the end of `t`. Without a browser
- * (and without CORS_BROWSER_REQUIRED=1) it plans no test, with one line saying why and how to
- * install one, and returns null. A browser that is installed but cannot start is a failure.
+ * Launches every engine once for a test file (concurrently), and runs `suite` in each, the engines
+ * side by side, in a subtest named after the engine and its version; each browser closes at the
+ * end of its subtest. Without CORS_BROWSER_REQUIRED=1, an engine that is not installed is one
+ * skipped line saying how to install it (with neither installed, the file plans no test, with that
+ * line); with it, a missing engine fails. An engine that is installed but cannot start is a failure.
  */
-export async function launchBrowser (t: Test): Promise<Browser | null> {
-  try {
-    accessSync(CHROMIUM_PATH, constants.X_OK)
-  } catch {
-    const install = 'install it with apt-get install chromium, or set CHROMIUM_PATH'
-    if (REQUIRED) t.fail(`the browser suite is required (CORS_BROWSER_REQUIRED=1) but there is no Chromium at ${CHROMIUM_PATH}; ${install}`)
-    else t.plan(0, `browser suite not run: no Chromium at ${CHROMIUM_PATH}; ${install}`)
-    return null
+export async function eachEngine (t: Test, suite: (t: Test, engine: Engine) => Promise<void>): Promise<void> {
+  const missing: Array<[name: EngineName, reason: string]> = []
+  const launched = await Promise.all(LAUNCHERS.map(async (launcher): Promise<Engine | null> => {
+    try {
+      accessSync(launcher.path, constants.X_OK)
+    } catch {
+      const reason = `no ${launcher.name} at ${launcher.path}; ${launcher.install}`
+      if (REQUIRED) t.fail(`the browser suite is required (CORS_BROWSER_REQUIRED=1) but there is ${reason}`)
+      else missing.push([launcher.name, reason])
+      return null
+    }
+    try {
+      const browser = await launcher.launch(launcher.path)
+      const version = (await browser.version()).replace(/^[^/]*\//, '')
+      return { name: launcher.name, version, browser }
+    } catch (error) {
+      t.fail(`${launcher.name} at ${launcher.path} did not start (${(error as Error).message.split('\n')[0]}); ` +
+        `try ${launcher.path} --headless --screenshot about:blank to see why`)
+      return null
+    }
+  }))
+  if (missing.length === LAUNCHERS.length) {
+    t.plan(0, `browser suite not run: ${missing.map(([, reason]) => reason).join('; ')}`)
+    return
   }
-  try {
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: LAUNCH_ARGS })
-    t.teardown(() => browser.close())
-    return browser
-  } catch (error) {
-    t.fail(`Chromium at ${CHROMIUM_PATH} did not start (${(error as Error).message.split('\n')[0]}); ` +
-      `try ${CHROMIUM_PATH} --headless --no-sandbox --dump-dom about:blank to see why`)
-    return null
+  for (const [name, reason] of missing) t.test(`${name}: browser suite not run`, { skip: reason }, () => {})
+  const engines = launched.filter((engine) => engine !== null)
+  t.jobs = Math.max(1, engines.length)
+  for (const engine of engines) {
+    t.test(`${engine.name} ${engine.version}`, { buffered: true }, async (t) => {
+      try {
+        await suite(t, engine)
+      } finally {
+        // Teardowns run last-in first-out: registered after the suite's servers, the browser closes
+        // before them, so no keep-alive or preconnected socket of its holds a server's close().
+        t.teardown(() => engine.browser.close())
+      }
+    })
   }
 }
 
@@ -90,16 +165,17 @@ function probeFromSandbox (url, init) {
 `
 
 /**
- * Serves a blank page with the probes. It answers on two origins: `http://localhost:PORT` (the
- * page the policies list) and `http://127.0.0.1:PORT` (another origin, same server).
+ * Serves a blank page with the probes. It answers on every name of the machine: `origin` is
+ * `http://localhost:PORT` (the page the policies list), `otherOrigin` is `http://127.0.0.1:PORT`
+ * (another origin, same server), and `at(host)` is `http://HOST:PORT` for one of TEST_HOSTS.
  */
-export async function startPageServer (t: Test): Promise<{ origin: string, otherOrigin: string }> {
+export async function startPageServer (t: Test): Promise<{ origin: string, otherOrigin: string, at: (host: typeof TEST_HOSTS[number]) => string }> {
   const app = Fastify()
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
   app.get('/probe.js', async (_request, reply) => reply.type('text/javascript').send(PROBE_JS))
   const port = await listen(app)
   t.teardown(() => app.close())
-  return { origin: `http://localhost:${port}`, otherOrigin: `http://127.0.0.1:${port}` }
+  return { origin: `http://localhost:${port}`, otherOrigin: `http://127.0.0.1:${port}`, at: (host) => `http://${host}:${port}` }
 }
 
 /** What the API saw of one request, recorded before the plugin runs, with the status it answered. */
@@ -176,25 +252,25 @@ export interface Outcome {
 }
 
 /** A page (tab) showing the blank page of `origin`, closed with the browser. Reuse it: a new one costs ~0.5 s. */
-export async function openPage (browser: Browser, origin: string): Promise<Page> {
-  const page = await browser.newPage()
+export async function openPage (engine: Engine, origin: string): Promise<Page> {
+  const page = await engine.browser.newPage()
   await page.goto(origin + '/')
   return page
 }
 
 /** Runs `fetch(url, init)` in the page and reports what its script could see. */
 export function pageFetch (page: Page, url: string, init: object = {}, readHeaders: string[] = []): Promise<Outcome> {
-  return page.evaluate(`probe(${JSON.stringify(url)}, ${JSON.stringify(init)}, ${JSON.stringify(readHeaders)})`)
+  return page.evaluate(`probe(${JSON.stringify(url)}, ${JSON.stringify(init)}, ${JSON.stringify(readHeaders)})`) as Promise<Outcome>
 }
 
 /** Runs an `XMLHttpRequest` with `withCredentials = true` in the page. */
 export function pageXhr (page: Page, url: string): Promise<Outcome> {
-  return page.evaluate(`probeXhr(${JSON.stringify(url)})`)
+  return page.evaluate(`probeXhr(${JSON.stringify(url)})`) as Promise<Outcome>
 }
 
 /** Runs `fetch(url, init)` in a sandboxed iframe of the page, whose origin is `null`. */
 export function sandboxFetch (page: Page, url: string, init: object = {}): Promise<Outcome> {
-  return page.evaluate(`probeFromSandbox(${JSON.stringify(url)}, ${JSON.stringify(init)})`)
+  return page.evaluate(`probeFromSandbox(${JSON.stringify(url)}, ${JSON.stringify(init)})`) as Promise<Outcome>
 }
 
 /** A page script's failed fetch: what browsers give for any CORS failure, with no detail. */

@@ -1,20 +1,34 @@
 // corsCheck (fastify-cors-policy/testing) plays the browser's part with inject. This file holds it to
-// the real thing: each case runs as a fetch() in Chromium and through corsCheck against the same app.
-// Where both follow the Fetch standard they must agree on whether the page could read the response,
-// which headers it could read, what it read, and (for redirects) which requests reached the API.
-// Where Chromium departs from the standard, corsCheck follows the standard and says so: those cases
-// assert all three (the standard's answer, the note, and what Chromium measurably does).
+// the real thing: each case runs as a fetch() in each engine (Chromium, Firefox) and through corsCheck
+// against the same app. Where the engine follows the Fetch standard they must agree on whether the
+// page could read the response, which headers it could read, what it read, and (for redirects) which
+// requests reached the API. Where an engine departs from the standard, corsCheck follows the standard
+// and says so: those cases assert all three (the standard's answer, the note, and what each engine
+// measurably does). The README's "Where browsers differ" is this file's summary.
 import t from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import cors from '../../lib/index.ts'
 import { corsCheck, type CorsCheckRequest } from '../../lib/testing.ts'
-import { launchBrowser, openPage, pageFetch, startPageServer } from './harness.ts'
+import { BLOCKED, eachEngine, openPage, pageFetch, startPageServer, type EngineName } from './harness.ts'
 
-const browser = await launchBrowser(t)
-if (browser !== null) {
+/**
+ * What each engine measurably does where the engines, or an engine and the Fetch standard, part
+ * ways: asserted below (the Max-Age cases are in conformance.test.ts). The README's "Where browsers
+ * differ" table is this one.
+ */
+const MEASURED: Record<EngineName, { starCoversAuthorization: boolean, safelistsClientHints: boolean, preflightsGetAfter303: boolean }> = {
+  // The standard: false, false, false.
+  Chromium: { starCoversAuthorization: true, safelistsClientHints: true, preflightsGetAfter303: false },
+  // Firefox's `*` covers Authorization while its pref network.cors_preflight.authorization_covered_by_wildcard is true (the default).
+  Firefox: { starCoversAuthorization: true, safelistsClientHints: false, preflightsGetAfter303: true },
+}
+
+await eachEngine(t, async (t, engine) => {
+  const { name: ENGINE } = engine
+  const measured = MEASURED[ENGINE]
   const { origin: PAGE, otherOrigin: OTHER } = await startPageServer(t)
-  const pages = { [PAGE]: await openPage(browser, PAGE), [OTHER]: await openPage(browser, OTHER) }
+  const pages = { [PAGE]: await openPage(engine, PAGE), [OTHER]: await openPage(engine, OTHER) }
 
   const app = Fastify()
   // What reached the API, preflights included (this hook is added before the plugin).
@@ -97,17 +111,17 @@ if (browser !== null) {
   API_ELSEWHERE = `http://127.0.0.1:${port}`
 
   type Request = Omit<CorsCheckRequest, 'origin' | 'apiOrigin'>
-  /** One case both ways: what Chromium's page saw (and which requests it made), and what corsCheck says (and which requests it made). */
+  /** One case both ways: what the engine's page saw (and which requests it made), and what corsCheck says (and which requests it made). */
   const both = async (origin: string, request: Request) => {
     const init: Record<string, unknown> = { method: request.method ?? 'GET', headers: request.headers ?? {} }
     if (request.body !== undefined) init.body = request.body
     if (request.credentials === true) init.credentials = 'include'
     let start = seen.length
-    const chromium = await pageFetch(pages[origin]!, API + request.url, init, read)
-    const chromiumTrace = seen.slice(start)
+    const browser = await pageFetch(pages[origin]!, API + request.url, init, read)
+    const browserTrace = seen.slice(start)
     start = seen.length
     const oracle = await corsCheck(app, { ...request, origin, apiOrigin: API })
-    return { chromium, chromiumTrace, oracle, oracleTrace: seen.slice(start) }
+    return { browser, browserTrace, oracle, oracleTrace: seen.slice(start) }
   }
 
   type Case = [name: string, page: string, request: Request, sameRequests?: 'same requests']
@@ -150,78 +164,107 @@ if (browser !== null) {
   const read = ['x-id', 'x-hidden', 'content-type', 'set-cookie']
 
   const results = new Map<string, Awaited<ReturnType<typeof both>>>()
+  // Firefox preflights the GET that follows a 303 after a preflighted request; the standard, Chromium and corsCheck do not.
+  const see303Preflight = `OPTIONS /o/exposed origin=${PAGE} acrm=GET acrh=-`
+  const FIREFOX_303 = 'Firefox preflights the GET that follows a 303 answering a preflighted request, which the Fetch standard does not: ' +
+    'the server must also answer that preflight (OPTIONS with Access-Control-Request-Method: GET).'
 
-  t.test('Chromium and corsCheck agree on every case', async (t) => {
+  t.test(`${ENGINE}: ${ENGINE} and corsCheck agree on every case`, async (t) => {
     for (const [name, origin, request, sameRequests] of cases) {
       const result = await both(origin, request)
       results.set(request.url, result)
-      const { chromium, chromiumTrace, oracle, oracleTrace } = result
-      t.equal(oracle.ok, chromium.ok, `${name}: corsCheck says ${oracle.ok ? 'readable' : `refused (${oracle.reason})`}, Chromium ${chromium.ok ? 'read it' : 'refused it'}`)
-      t.same(oracle.browserDifferences, [], `${name}: no Chromium difference noted`)
-      if (chromium.ok && oracle.ok) {
-        t.same([oracle.response?.statusCode, oracle.response?.body], [chromium.status, chromium.body], `${name}: the same final response`)
+      const { browser, browserTrace, oracle, oracleTrace } = result
+      t.equal(oracle.ok, browser.ok, `${name}: corsCheck says ${oracle.ok ? 'readable' : `refused (${oracle.reason})`}, ${ENGINE} ${browser.ok ? 'read it' : 'refused it'}`)
+      t.same(oracle.browserDifferences, request.url === '/o/see-other' ? [FIREFOX_303] : [], `${name}: ${request.url === '/o/see-other' ? 'Firefox\'s extra preflight noted' : 'no browser difference noted'}`)
+      if (browser.ok && oracle.ok) {
+        t.same([oracle.response?.statusCode, oracle.response?.body], [browser.status, browser.body], `${name}: the same final response`)
         for (const header of read) {
-          t.equal(oracle.exposedHeaders.includes(header) && oracle.response?.headers[header] !== undefined, chromium.headers?.[header] != null, `${name}: ${header} readable by both or by neither`)
+          t.equal(oracle.exposedHeaders.includes(header) && oracle.response?.headers[header] !== undefined, browser.headers?.[header] != null, `${name}: ${header} readable by both or by neither`)
         }
       }
-      if (sameRequests !== undefined) t.same(oracleTrace, chromiumTrace, `${name}: the same requests reached the API`)
+      if (sameRequests !== undefined) {
+        const extra = request.url === '/o/see-other' && measured.preflightsGetAfter303 ? [see303Preflight] : []
+        t.same(browserTrace, [...oracleTrace.slice(0, 2), ...extra, ...oracleTrace.slice(2)], `${name}: the same requests reached the API${extra.length > 0 ? ', and one preflight more' : ''}`)
+      }
     }
   })
 
-  t.test('the redirects corsCheck reports are the ones Chromium followed', async (t) => {
-    // From the cases above: a second run could meet Chromium's preflight cache.
+  t.test(`${ENGINE}: the redirects corsCheck reports are the ones ${ENGINE} followed`, async (t) => {
+    // From the cases above: a second run could meet the preflight cache.
     const loop = results.get('/o/loop/0')!
-    t.equal(loop.chromiumTrace.length, 21, 'Chromium made 21 requests')
+    t.equal(loop.browserTrace.length, 21, `${ENGINE} made 21 requests`)
     t.equal(loop.oracle.redirects.length, 21)
     t.match(loop.oracle.reason, /one more than the 20 that fetch follows/)
     const seeOther = results.get('/o/see-other')!
     t.same(seeOther.oracle.redirects, [{ method: 'POST', url: `${API}/o/see-other`, status: 303, location: `${API}/o/exposed` }])
-    t.same(seeOther.chromiumTrace, [
+    t.same(seeOther.browserTrace, [
       `OPTIONS /o/see-other origin=${PAGE} acrm=POST acrh=content-type`,
       `POST /o/see-other origin=${PAGE}`,
+      ...(measured.preflightsGetAfter303 ? [see303Preflight] : []),
       `GET /o/exposed origin=${PAGE}`,
-    ])
+    ], measured.preflightsGetAfter303
+      ? `${ENGINE} preflights the GET after the 303, with no header to ask for`
+      : `${ENGINE} sends the GET after the 303 without a preflight, as the standard does`)
   })
 
-  t.test('a redirect to another origin: corsCheck cannot follow it and says so; Chromium follows it with Origin: null', async (t) => {
-    const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/to-elsewhere' })
+  t.test(`${ENGINE}: a redirect to another origin: corsCheck cannot follow it and says so; ${ENGINE} follows it with Origin: null`, async (t) => {
+    const { browser, browserTrace, oracle } = await both(PAGE, { url: '/o/to-elsewhere' })
     t.equal(oracle.ok, false, 'never ok on a response corsCheck did not see')
     t.match(oracle.reason, /another origin \(http:\/\/127\.0\.0\.1:\d+\), which corsCheck cannot follow/)
     t.match(oracle.reason, /A browser would follow it sending Origin: null/)
-    t.same(chromiumTrace, [`GET /o/to-elsewhere origin=${PAGE}`, 'GET /o/public origin=null'], 'Chromium sends Origin: null past the cross-origin redirect')
-    t.same([chromium.ok, chromium.body], [true, 'ok'], 'and reads the public answer (Access-Control-Allow-Origin: *)')
+    t.same(browserTrace, [`GET /o/to-elsewhere origin=${PAGE}`, 'GET /o/public origin=null'], `${ENGINE} sends Origin: null past the cross-origin redirect`)
+    t.same([browser.ok, browser.body], [true, 'ok'], 'and reads the public answer (Access-Control-Allow-Origin: *)')
   })
 
-  t.test('Access-Control-Allow-Headers: * and Authorization: corsCheck follows the standard, notes that Chromium differs, and Chromium does', async (t) => {
-    const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/star', headers: { authorization: 'Bearer t', 'x-custom': '1' } })
+  t.test(`${ENGINE}: Access-Control-Allow-Headers: * and Authorization: corsCheck follows the standard and notes the difference; ${ENGINE} ${measured.starCoversAuthorization ? 'differs' : 'follows the standard'}`, async (t) => {
+    const { browser, browserTrace, oracle } = await both(PAGE, { url: '/o/star', headers: { authorization: 'Bearer t', 'x-custom': '1' } })
     t.equal(oracle.ok, false, 'the Fetch standard: * never covers Authorization')
     t.match(oracle.reason, /authorization is not in the preflight's Access-Control-Allow-Headers \('\*' does not cover it\)/)
-    t.same(oracle.browserDifferences, ['Chromium lets Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: Chromium accepts this preflight.'])
-    t.same([chromium.ok, chromium.body], [true, 'Bearer t'], 'Chromium accepts the preflight and sends Authorization')
-    t.equal(chromiumTrace.length, 2)
+    t.same(oracle.browserDifferences, ['Chromium and Firefox let Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: both accept this preflight.'])
+    if (measured.starCoversAuthorization) {
+      t.same([browser.ok, browser.body], [true, 'Bearer t'], `${ENGINE} accepts the preflight and sends Authorization`)
+      t.same(browserTrace.map((line) => line.split(' ')[0]), ['OPTIONS', 'GET'])
+    } else {
+      t.same(browser, BLOCKED, `${ENGINE} refuses the preflight`)
+      t.same(browserTrace.map((line) => line.split(' ')[0]), ['OPTIONS'])
+    }
+    // With credentials, `*` is a header name like any other, in every engine and in the standard.
+    const credentialed = await both(PAGE, { url: '/o/star?credentials=1', headers: { authorization: 'Bearer t' }, credentials: true })
+    t.same([credentialed.oracle.ok, credentialed.oracle.browserDifferences, credentialed.browser], [false, [], BLOCKED], 'with credentials: refused by both')
   })
 
-  t.test('client-hint request headers: corsCheck preflights them as the standard says, and notes exactly those Chromium safelists', async (t) => {
+  t.test(`${ENGINE}: client-hint request headers: corsCheck preflights them as the standard says, and notes exactly those Chromium safelists; ${ENGINE} ${measured.safelistsClientHints ? 'safelists the same' : 'preflights them all'}`, async (t) => {
     const hints: Array<[string, string]> = [
       ['dpr', '2'], ['dpr', '1.5'], ['dpr', '1.'], ['dpr', 'abc'], ['dpr', '1'.repeat(129)], ['device-memory', '8'], ['device-memory', '0.25'],
       ['downlink', '1.5'], ['downlink', '-1'], ['rtt', '50'], ['rtt', '1.5'], ['viewport-width', '1024'], ['viewport-width', '1.5'],
       ['width', '100'], ['width', 'x'], ['ect', '4g'], ['ect', 'slow-2g'], ['ect', '4G'], ['ect', '5g'], ['save-data', 'on'], ['save-data', 'ON'], ['save-data', 'off'],
     ]
+    let noted = 0
     for (const [name, value] of hints) {
       const label = `${name}: ${value.slice(0, 12)}`
-      const { chromium, chromiumTrace, oracle } = await both(PAGE, { url: '/o/hints', headers: { [name]: value } })
+      const { browser, browserTrace, oracle } = await both(PAGE, { url: '/o/hints', headers: { [name]: value } })
       t.same([oracle.ok, oracle.preflight.sent, oracle.preflight.status], [false, true, 403], `${label}: the standard preflights it, and the policy does not allow it`)
-      const chromiumPreflighted = chromiumTrace[0]!.startsWith('OPTIONS')
-      t.equal(oracle.browserDifferences.length === 1, !chromiumPreflighted, `${label}: a difference is noted exactly when Chromium sends no preflight`)
-      t.equal(chromium.ok, !chromiumPreflighted, `${label}: Chromium reads the response exactly when it skipped the preflight`)
-      if (!chromiumPreflighted) t.match(oracle.browserDifferences[0], new RegExp(`request header ${name} as CORS-safelisted.*without a preflight`))
+      const preflighted = browserTrace[0]!.startsWith('OPTIONS')
+      const safelisted = oracle.browserDifferences.length === 1
+      if (safelisted) {
+        noted++
+        t.match(oracle.browserDifferences[0], new RegExp(`^Chromium treats the request header ${name} as CORS-safelisted.*without a preflight`), `${label}: the note names Chromium`)
+      }
+      t.equal(!preflighted, measured.safelistsClientHints && safelisted, `${label}: ${ENGINE} ${measured.safelistsClientHints ? 'skips the preflight exactly when a difference is noted' : 'sends a preflight'}`)
+      t.equal(browser.ok, !preflighted, `${label}: ${ENGINE} reads the response exactly when it skipped the preflight`)
     }
+    t.equal(noted, 12, 'every well-formed value is noted')
     const put = await both(PAGE, { method: 'PUT', url: '/o/put-hint', headers: { dpr: '2' } })
     t.same(put.oracle.browserDifferences, [
       'Chromium treats the request header dpr as CORS-safelisted, which the Fetch standard does not: Chromium leaves it out of the preflight\'s Access-Control-Request-Headers.',
     ])
     t.equal(put.oracle.ok, false)
-    t.same(put.chromiumTrace, [`OPTIONS /o/put-hint origin=${PAGE} acrm=PUT acrh=-`, `PUT /o/put-hint origin=${PAGE}`], 'Chromium asks for PUT alone')
-    t.equal(put.chromium.ok, true)
+    if (measured.safelistsClientHints) {
+      t.same(put.browserTrace, [`OPTIONS /o/put-hint origin=${PAGE} acrm=PUT acrh=-`, `PUT /o/put-hint origin=${PAGE}`], `${ENGINE} asks for PUT alone`)
+      t.equal(put.browser.ok, true)
+    } else {
+      t.same(put.browserTrace, [`OPTIONS /o/put-hint origin=${PAGE} acrm=PUT acrh=dpr`], `${ENGINE} asks for dpr, which the policy refuses`)
+      t.same(put.browser, BLOCKED)
+    }
   })
-}
+})
