@@ -186,7 +186,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log('  LOG_LEVEL=debug logs why each request was refused). Ctrl-C stops it.\n')
   console.log('The API\'s routes and policies (app.printCorsPolicies()):\n')
   playground.printPolicies()
-  const stop = (): void => { playground.close().then(() => process.exit(0), () => process.exit(1)) }
+  let stopping = false
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    // close() stops listening at once; a connection that lingers past this does not hold the exit.
+    setTimeout(() => process.exit(1), 3000).unref()
+    playground.close().then(() => process.exit(0), () => process.exit(1))
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  // `npm start` runs this under `sh -c`: a SIGTERM to npm is passed to that shell only, which dies
+  // without passing it on (Ctrl-C reaches every process of the terminal's group instead). This
+  // process is then left to init: the parent it started with is gone, so stop, and free the ports.
+  const parent = process.ppid
+  setInterval(() => { if (process.ppid !== parent) stop() }, 200).unref()
 }

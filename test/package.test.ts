@@ -1,45 +1,278 @@
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import ts from 'typescript'
 
-// The package as users get it: packed, unpacked into a scratch app's node_modules, imported by name.
-// Its dependencies are linked from this checkout's node_modules, so no network is needed.
+// The package as users get it: packed once, installed by npm into a scratch app, imported by name,
+// type-checked by a scratch TypeScript project per module resolution mode. No network: the
+// dependencies are copied from this checkout's node_modules before npm installs the tarball.
+// Then the checkout as a contributor uses it (`npm start`), and the README against the code.
 
-const root = new URL('..', import.meta.url).pathname
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  dependencies: Record<string, string>
-  peerDependencies: Record<string, string>
+const root = fileURLToPath(new URL('..', import.meta.url))
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+/**
+ * Child processes run without the npm_* variables of an enclosing `npm test`, and record no coverage:
+ * tap follows child processes and would merge theirs, which the playground's (lib/ run through tsx)
+ * would not match; lib/ is covered by tap's own processes.
+ */
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_'))),
+  _TAPJS_PROCESSINFO_COVERAGE_: '0',
 }
+/** Scripts npm runs when it installs a package: a package that ships built files needs none. */
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare']
 
-t.test('the packed package works in a plain JavaScript app, by import and by require', async (t) => {
-  const scratch = t.testdir({})
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' })) as Array<{ filename: string, files: Array<{ path: string }> }>
-  const files = packed[0]!.files.map((f) => f.path)
-  t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), 'ships the build and its declarations')
-  t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'ships no sources or tests')
+if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does)')
 
-  const modules = join(scratch, 'node_modules')
-  const target = join(modules, 'fastify-cors-policy')
-  mkdirSync(target, { recursive: true })
-  execFileSync('tar', ['xzf', join(scratch, packed[0]!.filename), '-C', target, '--strip-components=1'])
-  for (const dep of [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]) {
-    mkdirSync(join(modules, dep, '..'), { recursive: true })
-    symlinkSync(join(root, 'node_modules', dep), join(modules, dep), 'dir')
+const scratch = t.testdir({ app: { 'package.json': JSON.stringify({ name: 'scratch-app', version: '1.0.0', private: true }) } })
+const app = join(scratch, 'app')
+const modules = join(app, 'node_modules')
+
+// --ignore-scripts: packs the build `npm test` made (prepack would rebuild dist/ under the feet of
+// the tests running beside this one).
+const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, env, encoding: 'utf8' })
+if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)
+const packed = (JSON.parse(pack.stdout) as Array<{ filename: string, files: Array<{ path: string }> }>)[0]!
+const files = packed.files.map((f) => f.path)
+const tarball = join(scratch, packed.filename)
+
+// The dependencies' closure, copied where npm expects an installed tree, so that it needs to fetch nothing.
+const copied = new Set<string>()
+const copyDependency = (from: string, name: string): void => {
+  let dir = from
+  while (!existsSync(join(dir, 'node_modules', name, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`${name} is not installed`)
+    dir = dirname(dir)
   }
+  const at = join(dir, 'node_modules', name)
+  if (copied.has(at)) return
+  copied.add(at)
+  const copy = join(app, at.slice(root.length))
+  cpSync(at, copy, { recursive: true, dereference: true })
+  const { bin, dependencies } = JSON.parse(readFileSync(join(at, 'package.json'), 'utf8')) as { bin?: string | Record<string, string>, dependencies?: Record<string, string> }
+  // With its bin links, npm takes the copy for installed as it is.
+  const bins = join(copy.slice(0, -name.length), '.bin')
+  mkdirSync(bins, { recursive: true })
+  for (const [command, file] of Object.entries(typeof bin === 'string' ? { [name.replace(/^@[^/]+\//, '')]: bin } : bin ?? {})) {
+    symlinkSync(relative(bins, join(copy, file)), join(bins, command))
+  }
+  for (const dependency of Object.keys(dependencies ?? {})) copyDependency(at, dependency)
+}
+for (const dependency of Object.keys(manifest.dependencies)) copyDependency(root, dependency)
+// --ignore-scripts=false: npm reviews install scripts only when it would run them.
+// --legacy-peer-deps: the peer fastify is linked from this checkout below.
+const install = spawnSync('npm', [
+  'install', tarball, '--offline', '--ignore-scripts=false', '--legacy-peer-deps', '--no-audit', '--no-fund',
+  '--no-update-notifier', '--cache', join(scratch, 'npm-cache'),
+], { cwd: app, env, encoding: 'utf8' })
+for (const linked of ['fastify', '@types/node']) {
+  mkdirSync(dirname(join(modules, linked)), { recursive: true })
+  symlinkSync(join(root, 'node_modules', linked), join(modules, linked), 'dir')
+}
+const installed = join(modules, 'fastify-cors-policy')
 
-  const app = `
+t.test('the tarball ships the build, its declarations and the documents the README links to, and no sources', async (t) => {
+  t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/testing.d.ts'), 'ships the build and its declarations')
+  t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'ships no sources or tests')
+  // Relative links are followed inside the package (node_modules, an unpacked tarball); the others
+  // are absolute URLs into the repository.
+  const prose = readme.replace(/^```[^]*?^```/gm, '').replace(/`[^`\n]*`/g, '')
+  const targets = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|^\[[^\]]+\]:\s*(\S+)|(?:src|href)="([^"]+)"/gm)]
+    .map((match) => (match[1] ?? match[2] ?? match[3])!)
+  t.ok(targets.length > 0, 'the README has links')
+  const relative = targets.filter((target) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
+    .map((target) => decodeURI(target.replace(/[#?].*$/, '')).replace(/^\.\//, ''))
+  t.strictSame(relative.filter((target) => !files.includes(target)), [], 'every relative link of the README points to a file in the tarball')
+})
+
+t.test('installing the tarball runs no script of ours and prints no warning about it', async (t) => {
+  t.equal(install.status, 0, install.stderr)
+  const shipped = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
+  t.strictSame(INSTALL_SCRIPTS.filter((name) => shipped.scripts?.[name] !== undefined), [], 'the packed package.json has no install-time script')
+  // npm 11 warns "install scripts not yet covered by allowScripts" for a package that has one.
+  const warnings = `${install.stdout}\n${install.stderr}`.split('\n').filter((line) => /^npm warn/i.test(line))
+  t.strictSame(warnings.filter((line) => /install-scripts|allowScripts|fastify-cors-policy/.test(line)), [], 'npm says nothing about this package')
+})
+
+t.test('the installed package works in a plain JavaScript app, by import and by require', async (t) => {
+  const code = `
     const app = Fastify()
     await app.register(cors, { policies: { web: { origins: ['https://app.example.com'], allowHeaders: ['content-type'] } } })
     app.put('/me', { config: { cors: 'web' } }, async () => ({ ok: true }))
     const res = await app.inject({ method: 'OPTIONS', url: '/me', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' } })
-    console.log(JSON.stringify({ status: res.statusCode, origin: res.headers['access-control-allow-origin'], error: typeof CorsPolicyError }))
+    console.log(JSON.stringify({ status: res.statusCode, origin: res.headers['access-control-allow-origin'], error: typeof CorsPolicyError, check: typeof corsCheck }))
   `
-  writeFileSync(join(scratch, 'esm.mjs'), `import Fastify from 'fastify'\nimport cors, { CorsPolicyError } from 'fastify-cors-policy'\n${app}`)
-  writeFileSync(join(scratch, 'cjs.cjs'), `const Fastify = require('fastify')\nconst { default: cors, CorsPolicyError } = require('fastify-cors-policy')\n;(async () => {${app}})()`)
-  const expected = { status: 204, origin: 'https://app.example.com', error: 'function' }
+  writeFileSync(join(app, 'esm.mjs'), `import Fastify from 'fastify'\nimport cors, { CorsPolicyError } from 'fastify-cors-policy'\nimport { corsCheck } from 'fastify-cors-policy/testing'\n${code}`)
+  writeFileSync(join(app, 'cjs.cjs'), `const Fastify = require('fastify')\nconst { default: cors, CorsPolicyError } = require('fastify-cors-policy')\nconst { corsCheck } = require('fastify-cors-policy/testing')\n;(async () => {${code}})()`)
+  const expected = { status: 204, origin: 'https://app.example.com', error: 'function', check: 'function' }
   for (const file of ['esm.mjs', 'cjs.cjs']) {
-    const out = execFileSync(process.execPath, ['--no-warnings', file], { cwd: scratch, encoding: 'utf8' })
-    t.same(JSON.parse(out), expected, `${file} answers a preflight through the packed plugin`)
+    const result = spawnSync(process.execPath, ['--no-warnings', file], { cwd: app, env, encoding: 'utf8' })
+    t.equal(result.status, 0, result.stderr)
+    t.same(JSON.parse(result.stdout), expected, `${file} answers a preflight through the installed plugin`)
   }
 })
+
+t.test('the installed declarations type-check with tsc under every supported module resolution', async (t) => {
+  // Real types, and a line that must fail: a module resolved to `any` would leave it unused (TS2578).
+  writeFileSync(join(app, 'consumer.ts'), `
+import Fastify from 'fastify'
+import cors, { CORS_REFUSAL_REASONS, type CorsPolicy, type CorsRefusalReason } from 'fastify-cors-policy'
+import { corsCheck, type CorsCheckResult } from 'fastify-cors-policy/testing'
+
+const policy: CorsPolicy = { origins: ['https://app.example.com'], credentials: true, allowHeaders: ['content-type'] }
+// @ts-expect-error a policy needs its origins
+export const incomplete: CorsPolicy = { credentials: true }
+export const reasons: readonly CorsRefusalReason[] = CORS_REFUSAL_REASONS
+
+export async function check (): Promise<string | null> {
+  const app = Fastify()
+  await app.register(cors, { default: policy })
+  app.put('/me', { config: { cors: policy } }, async () => 'ok')
+  const result: CorsCheckResult = await corsCheck(app, { origin: 'https://app.example.com', method: 'PUT', url: '/me', credentials: true })
+  const readable: string[] = result.exposedHeaders
+  // @ts-expect-error ok is a boolean
+  const ok: string = result.ok
+  return readable.length > 0 ? ok : result.reason
+}
+`)
+  const modes = [
+    { moduleResolution: 'nodenext', module: 'nodenext' },
+    { moduleResolution: 'bundler', module: 'esnext' },
+    // Deprecated in TypeScript 6, still used by CommonJS projects: types through typesVersions.
+    { moduleResolution: 'node10', module: 'commonjs', ignoreDeprecations: '6.0' },
+  ]
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  await Promise.all(modes.map(async (options) => {
+    const config = `tsconfig.${options.moduleResolution}.json`
+    writeFileSync(join(app, config), JSON.stringify({
+      compilerOptions: { ...options, target: 'es2022', strict: true, noEmit: true, types: ['node'], esModuleInterop: true, skipLibCheck: true },
+      files: ['consumer.ts'],
+    }))
+    const { status, output } = await run(process.execPath, [tsc, '-p', config], { cwd: app })
+    t.equal(status, 0, `moduleResolution ${options.moduleResolution}: ${output.trim() || 'no error'}`)
+  }))
+})
+
+t.test('the README\'s sample of printCorsPolicies is what the Quick start\'s app prints', async (t) => {
+  const block = (section: string): string => {
+    const text = readme.slice(readme.indexOf(`\n## ${section}\n`))
+    const match = /^```\w*\n([^]*?)^```/m.exec(text)
+    if (match === null) throw new Error(`no code block under "${section}"`)
+    return match[1]!
+  }
+  // The Quick start as written, with a handler and the querystring schema it leaves to the reader.
+  writeFileSync(join(app, 'quickstart.mts'), [
+    'const handler = async () => \'ok\'',
+    'const Q = { type: \'object\', properties: { from: { type: \'string\' } } }',
+    block('Quick start'),
+    'await app.ready()',
+    'app.printCorsPolicies()',
+  ].join('\n'))
+  const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
+  const printed = spawnSync(process.execPath, ['--import', tsx, 'quickstart.mts'], { cwd: app, env, encoding: 'utf8' })
+  t.equal(printed.status, 0, printed.stderr)
+  t.equal(block('Every policy at a glance'), printed.stdout)
+})
+
+t.test('the README lists every export of the package and of fastify-cors-policy/testing', async (t) => {
+  const section = readme.slice(readme.indexOf('\n## TypeScript\n'), readme.indexOf('\n## ', readme.indexOf('\n## TypeScript\n') + 1))
+  const program = ts.createProgram([join(root, 'lib', 'index.ts'), join(root, 'lib', 'testing.ts')], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  })
+  const checker = program.getTypeChecker()
+  for (const [name, file] of [['fastify-cors-policy', 'index.ts'], ['fastify-cors-policy/testing', 'testing.ts']] as const) {
+    const module = checker.getSymbolAtLocation(program.getSourceFile(join(root, 'lib', file))!)!
+    const exports = checker.getExportsOfModule(module).filter((symbol) => symbol.name !== 'default')
+    const isValue = (symbol: ts.Symbol): boolean =>
+      ((symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol).flags & ts.SymbolFlags.Value) !== 0
+    // One list item per module: "- `name`: … values `a`, `b` …; types `C`, `D`."
+    const item = new RegExp(`^- \`${name}\`:([^]*?)(?=\\n- |\\n\\n)`, 'm').exec(section)
+    t.ok(item, `the TypeScript section has an item for ${name}`)
+    const [values = '', types = ''] = (item?.[1] ?? '').split(/\btypes\b/)
+    const names = (text: string): string[] => [...text.matchAll(/`([A-Za-z_$][\w$]*)`/g)].map((match) => match[1]!).sort()
+    t.strictSame(names(values), exports.filter(isValue).map((symbol) => symbol.name).sort(), `${name}: the values`)
+    t.strictSame(names(types), exports.filter((symbol) => !isValue(symbol)).map((symbol) => symbol.name).sort(), `${name}: the types`)
+  }
+})
+
+// `npm start` and `tsx playground/server.ts`, stopped with SIGTERM as a process manager, an IDE or
+// `kill` does: the playground must let go of both ports, whichever process the signal reaches.
+for (const [how, command, args] of [
+  ['npm start', 'npm', ['start']],
+  ['tsx playground/server.ts', process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'playground/server.ts']],
+] as const) {
+  t.test(`${how}, sent SIGTERM, frees both ports promptly`, async (t) => {
+    const [page, api] = [await freePort(), await freePort()]
+    // Its own process group, so that teardown can end whatever the test leaves behind.
+    const child = spawn(command, args, { cwd: root, env: { ...env, PORT: String(page), API_PORT: String(api) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    t.teardown(() => { if (groupAlive(child)) process.kill(-child.pid!, 'SIGKILL') })
+    let output = ''
+    child.stdout!.on('data', (chunk) => { output += chunk })
+    child.stderr!.on('data', (chunk) => { output += chunk })
+    if (!await until(() => output.includes('The API\'s routes'), 30_000)) t.fail(`it did not start: ${output}`)
+    t.match(output, `page http://localhost:${page}, API http://localhost:${api}`, 'on the ports asked for')
+    t.notOk(await portFree(page) || await portFree(api), 'both ports are in use')
+
+    child.kill('SIGTERM')
+    t.ok(await until(async () => await portFree(page) && await portFree(api), 5_000), 'both ports are free within 5 s')
+    t.ok(await until(() => !groupAlive(child), 5_000), 'no process of it is left')
+  })
+}
+
+/** Runs a command to its end, with its stdout and stderr together. */
+function run (command: string, args: string[], options: { cwd: string }): Promise<{ status: number | null, output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => { output += chunk })
+    child.stderr.on('data', (chunk) => { output += chunk })
+    child.on('error', reject)
+    child.on('close', (status) => { resolve({ status, output }) })
+  })
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Whether nothing accepts connections on this port of the loopback addresses. */
+async function portFree (port: number): Promise<boolean> {
+  const accepts = (host: string): Promise<boolean> => new Promise((resolve) => {
+    const socket = connect(port, host)
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => { resolve(false) })
+  })
+  return !(await accepts('127.0.0.1') || await accepts('::1'))
+}
+
+function groupAlive (child: ChildProcess): boolean {
+  try {
+    process.kill(-child.pid!, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until (condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > end) return false
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return true
+}
