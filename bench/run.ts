@@ -18,6 +18,9 @@ const USAGE = `npm run bench [-- options]; each option can also be set by the en
   --plugin source|dist  BENCH_PLUGIN            the plugin from lib/ through tsx (default), or the build in dist/
   --micro-iterations N  BENCH_MICRO_ITERATIONS  calls per micro-benchmark measurement (default 1,000,000)
   --no-micro                                    skip the micro-benchmark
+  --cold-start-processes N BENCH_COLD_START     fresh processes per cold-start measurement (default 21)
+  --cold-start-routes N                         routes of the cold-start app (default 1,000)
+  --no-cold-start                               skip the cold-start measurement (it needs the build in dist/)
   --out FILE                                    where to write the report (default bench/results.md)
   --no-write                                    write no report
 `
@@ -34,6 +37,9 @@ const { values } = parseArgs({
     plugin: { type: 'string' },
     'micro-iterations': { type: 'string' },
     'no-micro': { type: 'boolean' },
+    'cold-start-processes': { type: 'string' },
+    'cold-start-routes': { type: 'string' },
+    'no-cold-start': { type: 'boolean' },
     out: { type: 'string' },
     'no-write': { type: 'boolean' },
   },
@@ -67,10 +73,16 @@ const options: BenchOptions = {
   pipelining: Math.round(number(values.pipelining, 'BENCH_PIPELINING', 10, 1)),
   plugin,
   micro: values['no-micro'] === true ? false : { iterations: Math.round(number(values['micro-iterations'], 'BENCH_MICRO_ITERATIONS', 1_000_000, 1)) },
+  coldStart: values['no-cold-start'] === true
+    ? false
+    : {
+        processes: Math.round(number(values['cold-start-processes'], 'BENCH_COLD_START', 21, 1)),
+        routes: Math.round(number(values['cold-start-routes'], 'BENCH_COLD_START_ROUTES', 1000, 1)),
+      },
   log: (line) => process.stderr.write(line + '\n'),
 }
 
-process.stderr.write(`about ${Math.ceil(plannedSeconds(options) / 60)} min of load, then the micro-benchmark\n`)
+process.stderr.write(`about ${Math.ceil(plannedSeconds(options) / 60)} min of load, then the micro-benchmark and the cold start\n`)
 const results = await runBench(options)
 process.stdout.write('\n' + renderTerminal(results) + '\n')
 if (values['no-write'] !== true) {

@@ -6,6 +6,7 @@ import { loadavg } from 'node:os'
 import type { PluginSource } from './apps.ts'
 import { LineChild } from './children.ts'
 import type { LoadJob, LoadResult } from './load.ts'
+import { measureColdStart, type ColdStartOptions, type ColdStartResult } from './coldstart.ts'
 import type { MicroResults } from './micro.ts'
 import type { ServerReady } from './server.ts'
 import { median } from './stats.ts'
@@ -23,6 +24,8 @@ export interface BenchOptions {
   readonly plugin: PluginSource
   /** Calls per micro-benchmark measurement, or false to skip it. */
   readonly micro: false | { readonly iterations: number }
+  /** Fresh processes and routes of the cold-start measurement, or false to skip it. */
+  readonly coldStart?: false | ColdStartOptions
   /** Progress, one line at a time. */
   readonly log?: (line: string) => void
 }
@@ -67,6 +70,7 @@ export interface BenchResults {
   readonly options: Omit<BenchOptions, 'log'>
   readonly scenarios: readonly ScenarioResult[]
   readonly micro: MicroResults | null
+  readonly coldStart: ColdStartResult | null
   readonly startedAt: Date
   readonly seconds: number
   /** The machine's 1-minute load average before and after: other work shows here. */
@@ -104,11 +108,17 @@ export async function runBench (options: BenchOptions): Promise<BenchResults> {
     log(`micro-benchmark, ${options.micro.iterations} calls per measurement`)
     micro = await runMicroChild(options.micro.iterations)
   }
+  let coldStart: ColdStartResult | null = null
+  if (options.coldStart !== undefined && options.coldStart !== false) {
+    log(`cold start, ${options.coldStart.processes} fresh processes of each, an app of ${options.coldStart.routes} routes`)
+    coldStart = measureColdStart(options.coldStart, log)
+  }
   const { log: _log, ...rest } = options
   return {
     options: rest,
     scenarios,
     micro,
+    coldStart,
     startedAt,
     seconds: (Date.now() - startedAt.getTime()) / 1000,
     load: [loadBefore, loadavg()[0] as number],

@@ -30,17 +30,19 @@ export interface CorsPath {
   allow: string | null
   /** Which OPTIONS route the plugin generated here: none yet, one for all OPTIONS, or one for preflights only. */
   generated: 'none' | 'all' | 'preflight'
-  /** Per method and host, the first route and its other constraints, to compare their variants. */
-  variants?: Map<string, { readonly others: string | null, readonly route: CorsRoute }>
+  /** Whether a route here has constraints other than the host, so that its variants are compared. */
+  constrained: boolean
 }
 
 type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
 
 interface PendingTarget {
   readonly url: string
+  readonly path: CorsPath
   readonly host: unknown
   readonly route: CorsRoute
-  readonly constrained: boolean
+  /** The constraints other than the host (see otherConstraints). */
+  readonly others: string | null
 }
 
 /** A route as the preflight lookup stores it. */
@@ -99,7 +101,7 @@ export class CorsRegistry {
       allowUnsafeRegex: true,
     }
     this.#targets = createRouter(routerOptions)
-    this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: new Set(), allow: null, generated: 'none' }))
+    this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: new Set(), allow: null, generated: 'none', constrained: false }))
   }
 
   /**
@@ -111,19 +113,21 @@ export class CorsRegistry {
     const host = constraints?.host
     if (host !== undefined) this.#usesHost = true
     const others = otherConstraints(constraints)
-    checkVariants(path, method, host, others, route)
-    const target: PendingTarget = { url, host, route, constrained: others !== null }
-    const pending = this.#pending.get(method)
-    if (pending === undefined) this.#pending.set(method, [target])
-    else pending.push(target)
+    let pending = this.#pending.get(method)
+    if (pending === undefined) this.#pending.set(method, pending = [])
+    // Routes are complete before the first preflight empties the list: it holds every earlier route
+    // of the method. Variants are rare, so only the paths that have one are compared.
+    if (others !== null) path.constrained = true
+    if (path.constrained) checkVariants(pending, path, host, others, route)
+    pending.push({ url, path, host, route, others })
   }
 
   /** Moves a method's pending routes into #targets, in declaration order. */
   #addPending (method: FindMyWay.HTTPMethod, pending: PendingTarget[]): void {
-    for (const { url, host, route, constrained } of pending) {
+    for (const { url, host, route, others } of pending) {
       const constraints = host === undefined ? {} : { host }
       if (this.#targets.findRoute(method, url, constraints) !== null) continue
-      this.#targets.on(method, url, { constraints }, NO_HANDLER, { route, constrained } satisfies Target)
+      this.#targets.on(method, url, { constraints }, NO_HANDLER, { route, constrained: others !== null } satisfies Target)
     }
     pending.length = 0
   }
@@ -180,16 +184,11 @@ function otherConstraints (constraints: Record<string, unknown> | undefined): st
   return keys.length === 0 ? null : keys.map((key) => `${key} ${String(constraints[key])}`).join(', ')
 }
 
-function checkVariants (path: CorsPath, method: string, host: unknown, others: string | null, route: CorsRoute): void {
-  const key = `${method} ${String(host)}`
-  const variants = path.variants ??= new Map()
-  const first = variants.get(key)
-  if (first === undefined) {
-    variants.set(key, { others, route })
-    return
-  }
+/** Compares a route with the first earlier one on its method, path and host, when their other constraints differ. */
+function checkVariants (pending: readonly PendingTarget[], path: CorsPath, host: unknown, others: string | null, route: CorsRoute): void {
+  const first = pending.find((earlier) => earlier.path === path && String(earlier.host) === String(host))
   // The same constraints twice is a duplicate route, which Fastify itself reports.
-  if (first.others === others || samePolicy(first.route, route)) return
+  if (first === undefined || first.others === others || samePolicy(first.route, route)) return
   const label = (route: CorsRoute, others: string | null): string => `${route.label} (${others ?? 'no constraint'})`
   throw new CorsPolicyError([{ where: `route ${label(route, others)}`, path: '', message: messages.constraintVariants(label(first.route, first.others)) }])
 }

@@ -10,8 +10,13 @@ import { schemaHeaderNames, withSchemaHeaders, type DerivedSlot, type SchemaHead
 
 const kGenerated = Symbol('fastify-cors-policy.generated')
 
+// Options of every generated OPTIONS route, shared: Fastify copies what it keeps.
+const GENERATED_CONFIG = Object.freeze({ [kGenerated]: true })
+const NO_CONSTRAINTS = Object.freeze({})
+
 /** Route constraint that lets the generated OPTIONS route live beside an application's own OPTIONS route. */
 export const PREFLIGHT_CONSTRAINT = 'fastifyCorsPolicyPreflight'
+const PREFLIGHT_ONLY = Object.freeze({ [PREFLIGHT_CONSTRAINT]: 'preflight' })
 
 type DeclaredRoute = RouteOptions & { url: string, prefix: string, routePath: string }
 
@@ -118,10 +123,11 @@ function generateOptionsRoute (scope: FastifyInstance, route: DeclaredRoute, url
     // route.url already carries the scope's prefix, which scope.route adds again.
     url: url.slice(route.prefix.length),
     prefixTrailingSlash: 'slash',
-    constraints: beside ? { [PREFLIGHT_CONSTRAINT]: 'preflight' } : {},
-    config: { [kGenerated]: true } as object,
-    // Hidden from OpenAPI generators (@fastify/swagger honours schema.hide).
-    schema: { hide: true } as object,
+    constraints: beside ? PREFLIGHT_ONLY : NO_CONSTRAINTS,
+    config: GENERATED_CONFIG as object,
+    // Hidden from OpenAPI generators (@fastify/swagger honours schema.hide, and sees only the routes
+    // declared after it). Without one, no schema: Fastify builds less for a route without.
+    ...(scope.hasPlugin('@fastify/swagger') ? { schema: { hide: true } as object } : {}),
     handler: plainOptionsHandler(path),
   })
 }

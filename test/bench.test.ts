@@ -17,6 +17,7 @@ t.test('every scenario runs, each contender serves its requests without an error
     pipelining: 1,
     plugin: 'source',
     micro: { iterations: 1000 },
+    coldStart: { processes: 1, routes: 20 },
   })
 
   t.same(results.scenarios.map((s) => s.scenario), SCENARIO_NAMES)
@@ -48,6 +49,10 @@ t.test('every scenario runs, each contender serves its requests without an error
     ['checkRequestHeaders', 3, true],
   ], 'micro-benchmark: each case for the three list sizes')
 
+  const cold = results.coldStart
+  t.ok(cold !== null && [cold.importMs.plugin, cold.importMs.fastifyCors, cold.readyMs.floor, cold.readyMs.plugin, cold.heapUsed.floor, cold.heapUsed.plugin].every((n) => n > 0),
+    'cold start: import, ready and heap measured for each')
+
   const markdown = renderMarkdown(results)
   for (const name of SCENARIO_NAMES) {
     for (const contender of CONTENDERS) {
@@ -55,7 +60,7 @@ t.test('every scenario runs, each contender serves its requests without an error
       t.ok(markdown.includes(row), `results.md has the row ${row}`)
     }
   }
-  for (const heading of ['## Requests per second', '## Scenario 5: an app of 500 routes', '## Micro-benchmark: ns per call', '## Targets', '## Method']) {
+  for (const heading of ['## Requests per second', '## Scenario 5: an app of 500 routes', '## Micro-benchmark: ns per call', '## Cold start', '## Targets', '## Method']) {
     t.ok(markdown.includes(`\n${heading}\n`), `results.md has the section ${heading}`)
   }
   t.match(markdown, /\| CPU \| .+ \|\n\| cores \| \d+ \|/, 'results.md names the machine')
