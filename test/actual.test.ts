@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type InjectOptions } from 'fastify'
 import cors from '../lib/index.ts'
-import { APP, EVIL, build, corsHeaders, logCapture, refusals } from './helpers.ts'
+import { APP, EVIL, build, corsHeaders, logCapture, keepRepeatedOrigins, refusals } from './helpers.ts'
 
 // Actual requests: everything but a preflight (rules 1, 2, 3, 6, 7 of the behaviour reference).
 
@@ -130,12 +130,7 @@ t.test('rule 3: without an Origin header an origin-dependent policy sends no Acc
 t.test('rules 3, 4 and 18: a public policy sends * and its exposed headers on every actual response, and no Vary: Origin', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
-  // An HTTP layer that keeps repeated headers apart instead of joining them.
-  app.addHook('onRequest', async (request) => {
-    const raw = request.raw.rawHeaders
-    const origins = raw.filter((value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
-    if (origins.length > 1) request.headers.origin = origins as unknown as string
-  })
+  keepRepeatedOrigins(app)
   await app.register(cors, { default: { origins: '*', exposeHeaders: ['x-request-id', 'x-total'] } })
   app.get('/items', async () => ['item'])
   app.post('/items', {
@@ -354,12 +349,7 @@ t.test('rule 7: the plugin\'s answer replaces a handler\'s own Access-Control-Al
 t.test('an Origin that reaches the route as a list of values is not allowed', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
-  // An HTTP layer that keeps repeated headers apart instead of joining them.
-  app.addHook('onRequest', async (request) => {
-    const raw = request.raw.rawHeaders
-    const origins = raw.filter((value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
-    if (origins.length > 1) request.headers.origin = origins as unknown as string
-  })
+  keepRepeatedOrigins(app)
   await app.register(cors, { default: { origins: [APP] } })
   app.get('/x', async () => 'x')
   await app.ready()

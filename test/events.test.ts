@@ -1,20 +1,11 @@
 import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import cors, { CORS_DECISION_CHANNEL, CORS_REFUSAL_REASONS, type CorsDecisionEvent } from '../lib/index.ts'
-import { APP, EVIL, build, preflight } from './helpers.ts'
+import cors, { CORS_DECISION_CHANNEL, CORS_REFUSAL_REASONS } from '../lib/index.ts'
+import { APP, EVIL, build, keepRepeatedOrigins, listenDecisions, preflight } from './helpers.ts'
 
 // Every CORS decision is published on a diagnostics channel, for metrics and audits; nothing is
 // published for requests without Origin, and nothing is built while nobody listens.
-
-/** Collects the events published while the test runs. */
-function listen (t: Test): CorsDecisionEvent[] {
-  const events: CorsDecisionEvent[] = []
-  const onEvent = (message: unknown): void => { events.push(message as CorsDecisionEvent) }
-  subscribe(CORS_DECISION_CHANNEL, onEvent)
-  t.teardown(() => { unsubscribe(CORS_DECISION_CHANNEL, onEvent) })
-  return events
-}
 
 async function app (t: Test) {
   const app = await build({
@@ -42,7 +33,7 @@ t.test('the channel name is exported, and the event names one of the refusal rea
 
 t.test('each actual request with an Origin publishes one decision: route, url, origin, policy, allowed and why', async (t) => {
   const a = await app(t)
-  const events = listen(t)
+  const events = listenDecisions(t)
   const send = (method: 'GET' | 'PUT' | 'DELETE' | 'POST' | 'PATCH', url: string, origin: string | string[]) =>
     a.inject({ method, url, headers: { origin } as Record<string, string> })
   await send('GET', '/orders/1?x=1', 'https://shop.partner.example')
@@ -76,7 +67,7 @@ t.test('each actual request with an Origin publishes one decision: route, url, o
 
 t.test('each preflight publishes one decision, judged by the route of its actual request', async (t) => {
   const a = await app(t)
-  const events = listen(t)
+  const events = listenDecisions(t)
   await a.inject(preflight('/orders/1', 'https://shop.partner.example', 'PUT', 'x-api-key'))
   await a.inject(preflight('/orders/1', 'https://shop.partner.example', 'PUT', 'x-other'))
   await a.inject(preflight('/orders/1', EVIL, 'GET'))
@@ -99,7 +90,7 @@ t.test('each preflight publishes one decision, judged by the route of its actual
 
 t.test('requests without Origin publish nothing, even on a public policy that answers them', async (t) => {
   const a = await app(t)
-  const events = listen(t)
+  const events = listenDecisions(t)
   t.equal((await a.inject({ method: 'GET', url: '/status' })).headers['access-control-allow-origin'], '*')
   await a.inject({ method: 'GET', url: '/orders/1' })
   await a.inject({ method: 'OPTIONS', url: '/orders/1' })
@@ -115,7 +106,7 @@ t.test('a preflight aimed at a route no registration governs names no route: its
   app.put('/items/special', async () => 'not governed')
   await app.ready()
   t.teardown(() => app.close())
-  const events = listen(t)
+  const events = listenDecisions(t)
   await app.inject(preflight('/items/special', APP, 'PUT'))
   t.same(events.map((e) => [e.route, e.reason]), [[null, 'route_not_cors_enabled']])
 })
@@ -123,16 +114,11 @@ t.test('a preflight aimed at a route no registration governs names no route: its
 t.test('a repeated Origin that reaches the plugin as a list is published joined, as malformed', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
-  // An HTTP layer that keeps repeated headers apart instead of joining them.
-  app.addHook('onRequest', async (request) => {
-    const raw = request.raw.rawHeaders
-    const values = raw.filter((value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
-    if (values.length > 1) request.headers.origin = values as unknown as string
-  })
+  keepRepeatedOrigins(app)
   await app.register(cors, { default: { origins: [APP] } })
   app.get('/x', async () => 'x')
   await app.ready()
-  const events = listen(t)
+  const events = listenDecisions(t)
   await app.inject({ method: 'GET', url: '/x', headers: { origin: [APP, EVIL] } as unknown as Record<string, string> })
   await app.inject(preflight('/x', [APP, EVIL] as unknown as string, 'GET'))
   t.same(events.map((e) => [e.origin, e.preflight, e.reason]), [

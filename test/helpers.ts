@@ -1,6 +1,8 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Writable } from 'node:stream'
+import type { Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions } from 'fastify'
-import cors, { type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
+import cors, { CORS_DECISION_CHANNEL, type CorsDecisionEvent, type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
 
 export const APP = 'https://app.example.com'
 export const EVIL = 'https://evil.example'
@@ -55,12 +57,19 @@ export function refusals (lines: ReadonlyArray<Record<string, any>>): Array<Reco
   })
 }
 
-/** Starts an app with these plugin options and, when given, a `PUT /me` route declaring `route`; returns why it did not start, or null. */
+/**
+ * Starts an app with these plugin options and, when given, a `PUT /me` route declaring `route` (or
+ * the routes `route` declares, when it is a function); returns why it did not start (thrown by a
+ * route declaration or by ready()), or null.
+ */
+export async function startupError (options: unknown, routes: (app: FastifyInstance) => void): Promise<unknown>
+export async function startupError (options: unknown, route?: unknown): Promise<unknown>
 export async function startupError (options: unknown, route?: unknown): Promise<unknown> {
   const app = Fastify()
   try {
     await app.register(cors, options as CorsPluginOptions)
-    if (route !== undefined) app.put('/me', { config: { cors: route as CorsRouteOption } }, async () => 'me')
+    if (typeof route === 'function') (route as (app: FastifyInstance) => void)(app)
+    else if (route !== undefined) app.put('/me', { config: { cors: route as CorsRouteOption } }, async () => 'me')
     await app.ready()
   } catch (err) {
     return err
@@ -68,4 +77,25 @@ export async function startupError (options: unknown, route?: unknown): Promise<
     await app.close()
   }
   return null
+}
+
+/**
+ * Makes the app see repeated Origin headers as a list, as an HTTP layer that keeps them apart would
+ * (Node's joins them with ", "): an onRequest hook, so add it before the plugin.
+ */
+export function keepRepeatedOrigins (app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    const raw = request.raw.rawHeaders
+    const origins = raw.filter((_value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
+    if (origins.length > 1) request.headers.origin = origins as unknown as string
+  })
+}
+
+/** Collects the CORS decisions published while the test runs. */
+export function listenDecisions (t: Test): CorsDecisionEvent[] {
+  const events: CorsDecisionEvent[] = []
+  const onEvent = (message: unknown): void => { events.push(message as CorsDecisionEvent) }
+  subscribe(CORS_DECISION_CHANNEL, onEvent)
+  t.teardown(() => { unsubscribe(CORS_DECISION_CHANNEL, onEvent) })
+  return events
 }

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type InjectOptions } from 'fastify'
 import cors from '../lib/index.ts'
-import { APP, EVIL, build, logCapture, preflight, refusals } from './helpers.ts'
+import { APP, EVIL, build, logCapture, keepRepeatedOrigins, preflight, refusals } from './helpers.ts'
 
 // Every refusal is logged at debug on the request's logger, with its reason and what decided it.
 
@@ -103,12 +103,7 @@ t.test('a repeated Origin on an actual request is logged as malformed', async (t
   const { logger, lines } = logCapture()
   const app = Fastify({ logger })
   t.teardown(() => app.close())
-  // An HTTP layer that keeps repeated headers apart instead of joining them.
-  app.addHook('onRequest', async (request) => {
-    const raw = request.raw.rawHeaders
-    const values = raw.filter((value, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === 'origin')
-    if (values.length > 1) request.headers.origin = values as unknown as string
-  })
+  keepRepeatedOrigins(app)
   await app.register(cors, { default: { origins: [APP] } })
   app.get('/x', async () => 'x')
   await app.ready()

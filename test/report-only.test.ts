@@ -1,21 +1,12 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import cors, { CORS_DECISION_CHANNEL, CorsPolicyError, type CorsDecisionEvent, type CorsPluginOptions } from '../lib/index.ts'
-import { APP, EVIL, corsHeaders, logCapture, preflight, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions } from '../lib/index.ts'
+import { APP, EVIL, corsHeaders, listenDecisions, logCapture, preflight, startupError } from './helpers.ts'
 
 // A report-only candidate is judged beside the enforced policy on every request that policy governs:
 // the response follows the enforced policy, disagreements are logged (rate-limited) and published.
 
 const PARTNER = 'https://shop.partner.example'
-
-function listen (t: Test): CorsDecisionEvent[] {
-  const events: CorsDecisionEvent[] = []
-  const onEvent = (message: unknown): void => { events.push(message as CorsDecisionEvent) }
-  subscribe(CORS_DECISION_CHANNEL, onEvent)
-  t.teardown(() => { unsubscribe(CORS_DECISION_CHANNEL, onEvent) })
-  return events
-}
 
 /** Moves Date.now by `ms` for the rest of the test. */
 function clock (t: Test): (ms: number) => void {
@@ -48,7 +39,7 @@ t.test('the response follows the enforced policy; a disagreement is logged at wa
     policies: { web: { origins: '*' } },
     reportOnly: { web: { origins: [APP] } },
   })
-  const events = listen(t)
+  const events = listenDecisions(t)
   const withCandidate = await a.inject(get(EVIL))
   t.same(corsHeaders(withCandidate.headers), { 'access-control-allow-origin': '*' }, 'enforced: the public policy answers')
   await a.inject(get(APP))
@@ -76,7 +67,7 @@ t.test('a candidate that allows what the enforced policy refuses is reported too
     policies: { web: { origins: [APP], allowHeaders: ['x-a'] } },
     reportOnly: { web: { origins: [APP, PARTNER], allowHeaders: ['x-a', 'x-b'], methods: ['GET'] } },
   })
-  const events = listen(t)
+  const events = listenDecisions(t)
   const refused = await a.inject(preflight('/orders', PARTNER, 'GET', 'x-a'))
   t.equal(refused.statusCode, 403, 'enforced: refused')
   await a.inject(preflight('/orders', APP, 'GET', 'x-b'))
@@ -140,7 +131,7 @@ t.test('disagreements are logged once per origin and route per minute; every one
     policies: { web: { origins: '*' } },
     reportOnly: { web: { origins: [APP] } },
   })
-  const events = listen(t)
+  const events = listenDecisions(t)
   const tick = clock(t)
   for (let i = 0; i < 5; i++) {
     await a.inject(get(EVIL))

@@ -1,8 +1,8 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import swagger from '@fastify/swagger'
-import cors, { CorsPolicyError, CORS_POLICY_INVALID, type CorsPluginOptions } from '../lib/index.ts'
-import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight } from './helpers.ts'
+import cors, { CorsPolicyError, CORS_POLICY_INVALID } from '../lib/index.ts'
+import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight, startupError } from './helpers.ts'
 
 // The OPTIONS routes the plugin generates, how they live beside the application's own routes,
 // and how registrations in nested and sibling scopes govern their routes.
@@ -17,21 +17,6 @@ function optionsRoutes (app: FastifyInstance): string[] {
     if (methods.includes('OPTIONS')) urls.push(route.url)
   })
   return urls
-}
-
-/** Why an app with the plugin and these routes did not start (thrown by a route declaration or by ready()), or null. */
-async function startupError (options: CorsPluginOptions, routes: (app: FastifyInstance) => void): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(cors, options)
-    routes(app)
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-  return null
 }
 
 function plainOptions (url: string, headers: Record<string, string> = {}) {
