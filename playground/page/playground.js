@@ -237,6 +237,16 @@ function clip (text) {
   return text.length > 80 ? text.slice(0, 77) + '…' : text || '(empty body)'
 }
 
+/** The same call checked from a terminal: `npx fastify-cors-policy check`, the command to copy. */
+function checkCommand (step) {
+  const init = step.init ?? {}
+  const args = ['npx fastify-cors-policy check', API + step.path, '--origin', PAGE]
+  if (init.method !== undefined && init.method !== 'GET') args.push('--method', init.method)
+  for (const [name, value] of Object.entries(init.headers ?? {})) args.push('--header', `'${name}:${value}'`)
+  if (init.credentials === 'include') args.push('--credentials')
+  return args.join(' ')
+}
+
 function renderCard (scenario) {
   return el('section', { class: 'card', id: scenario.id, 'data-scenario': scenario.id, 'data-state': 'idle' },
     el('div', { class: 'card-head' },
@@ -245,6 +255,9 @@ function renderCard (scenario) {
       el('button', { type: 'button', class: 'run' }, 'Run')),
     el('p', { class: 'blurb' }, scenario.blurb),
     el('pre', { class: 'code' }, scenario.steps.map(fetchCode).join('\n')),
+    el('div', { class: 'terminal' },
+      el('span', { class: 'hint' }, 'check it from a terminal'),
+      el('pre', { class: 'command' }, scenario.steps.map(checkCommand).join('\n'))),
     el('div', { class: 'results' }))
 }
 

@@ -1,0 +1,190 @@
+// `fastify-cors-policy check <url> --origin <origin>`: the browser's verdict on any live API, over
+// the network, with the reason in the words of a browser's console and the fix. A thin adapter over
+// the browser model of lib/browser/ (the one corsCheck plays with inject); nothing of the plugin's
+// runtime imports it.
+import { parseArgs } from 'node:util'
+import { diagnose, type Diagnosis } from './browser/diagnose.ts'
+import { play, type Step } from './browser/fetch.ts'
+import { chromiumMessage, firefoxMessage, fix, sentence } from './browser/messages.ts'
+import { networkTransport } from './browser/network.ts'
+import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './browser/request.ts'
+import { isHttp } from './browser/redirect.ts'
+
+export const USAGE = `Usage: fastify-cors-policy check <url> --origin <origin> [options]
+
+Would a page at <origin> be allowed to fetch() <url>, and if not, why? Plays the browser's part of
+the Fetch standard over the network against any HTTP(S) server: the preflight when one is needed,
+the request, every redirect, each with the CORS check; then prints the verdict, the reason as a
+browser's console words it, and the fix.
+
+Options:
+  --origin <origin>          the page's origin, e.g. https://app.example.com (or null)
+  --method <method>          as the page passes it to fetch() (default GET); case matters: patch is sent as written
+  --header <name>:<value>    a request header the page sets (repeatable)
+  --credentials              credentials: 'include' (cookies and HTTP auth go along)
+  --json                     one JSON object on stdout instead of text
+  --timeout <ms>             how long to wait for each answer (default 10000)
+  -h, --help                 this text
+
+Exit status: 0 when the page could read the response, 1 when the browser would block it,
+2 for a usage error or a server that cannot be reached.
+
+Example:
+  npx fastify-cors-policy check https://api.example.com/me --origin https://app.example.com --method PUT \\
+    --header content-type:application/json --credentials
+`
+
+export interface Output {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const TOKEN = /^[!#$%&'*+\-.^`|~\w]+$/
+
+class UsageError extends Error {}
+
+interface Check {
+  url: URL
+  origin: string
+  method: string
+  headers: Record<string, string>
+  credentials: boolean
+  json: boolean
+  timeout: number
+}
+
+function parse (argv: string[]): Check | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      origin: { type: 'string' },
+      method: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      credentials: { type: 'boolean' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help === true) return 'help'
+  const [command, target, ...extra] = positionals
+  if (command !== 'check') throw new UsageError(command === undefined ? 'no command: the command is check' : `unknown command ${command}: the command is check`)
+  if (target === undefined || extra.length > 0) throw new UsageError('check takes one URL')
+  if (!URL.canParse(target) || !isHttp(new URL(target))) throw new UsageError(`${target} is not an http(s) URL`)
+  const url = new URL(target)
+  url.hash = ''
+  const origin = values.origin
+  if (origin === undefined) throw new UsageError('--origin is required: the origin of the page that calls the API')
+  if (origin !== 'null' && (!URL.canParse(origin) || new URL(origin).origin !== origin)) {
+    throw new UsageError(`--origin ${origin} is not an origin as browsers send it: scheme://host[:port], lower case, no path, no trailing slash` +
+      (URL.canParse(origin) && new URL(origin).origin !== 'null' ? ` (${new URL(origin).origin})` : ''))
+  }
+  if (origin === url.origin) throw new UsageError(`the page's origin ${origin} is the URL's own origin: a same-origin request is not a CORS request`)
+  const method = values.method ?? 'GET'
+  if (!TOKEN.test(method)) throw new UsageError(`--method ${method} is not an HTTP method`)
+  const given: Record<string, string> = {}
+  for (const header of values.header ?? []) {
+    const colon = header.indexOf(':')
+    const name = header.slice(0, colon)
+    if (colon < 1 || !TOKEN.test(name)) throw new UsageError(`--header ${header} is not name:value`)
+    given[name] = header.slice(colon + 1)
+  }
+  const headers = normalizeHeaders(given)
+  for (const name of Object.keys(headers)) {
+    if (isForbiddenRequestHeader(name)) throw new UsageError(`--header ${name}: a forbidden request header, which page scripts cannot set`)
+  }
+  const timeout = Number(values.timeout ?? 10_000)
+  if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout ${values.timeout} is not a number of milliseconds`)
+  return { url, origin, method: normalizeMethod(method), headers, credentials: values.credentials === true, json: values.json === true, timeout }
+}
+
+/** Runs the command; resolves to the exit status. */
+export async function main (argv: string[], output: Output): Promise<number> {
+  let check: Check | 'help'
+  try {
+    check = parse(argv)
+  } catch (error) {
+    output.stderr(`fastify-cors-policy: ${(error as Error).message}\nRun fastify-cors-policy --help for the options.\n`)
+    return 2
+  }
+  if (check === 'help') {
+    output.stdout(USAGE)
+    return 0
+  }
+  const transport = networkTransport(check.timeout)
+  let played
+  let diagnosis: Diagnosis | null = null
+  try {
+    played = await play(transport, { origin: check.origin, method: check.method, url: check.url, headers: check.headers, credentials: check.credentials })
+    const first = played.steps[0]!
+    if (played.blocked !== null) {
+      diagnosis = await diagnose(transport, played.blocked, { status: first.status, headers: first.responseHeaders })
+    }
+  } catch (error) {
+    output.stderr(`fastify-cors-policy: cannot reach ${check.url.href}: ${(error as Error).message}\n`)
+    return 2
+  }
+  const { blocked } = played
+  const last = played.last?.response ?? null
+  // The response headers a script cannot read, CORS and connection headers aside.
+  const hidden = played.ok
+    ? Object.keys(last!.headers).filter((name) => !played.exposedHeaders.includes(name) && !NOT_CONTENT.test(name)).sort()
+    : []
+  const report = {
+    ok: played.ok,
+    preflight: played.preflight.sent,
+    reason: blocked === null ? null : chromiumMessage(blocked),
+    firefoxReason: blocked === null ? null : firefoxMessage(blocked),
+    summary: blocked === null ? null : sentence(blocked),
+    fix: blocked === null ? null : diagnosis?.fix ?? fix(blocked),
+    diagnosis,
+    request: { url: check.url.href, origin: check.origin, method: check.method, headers: check.headers, credentials: check.credentials },
+    steps: played.steps,
+    redirects: played.redirects,
+    status: played.ok ? last!.status : null,
+    exposedHeaders: played.exposedHeaders,
+    hiddenHeaders: hidden,
+    browserDifferences: played.browserDifferences,
+  }
+  if (check.json) {
+    output.stdout(JSON.stringify(report, null, 2) + '\n')
+  } else {
+    const lines: string[] = []
+    for (const step of played.steps) lines.push(...describeStep(step))
+    if (report.ok) {
+      lines.push(`Allowed: a page at ${check.origin} can read this response (${report.status}).`)
+      lines.push(`Readable by its script: ${played.exposedHeaders.join(', ') || 'no header'}.`)
+      if (hidden.length > 0) lines.push(`Hidden from it: ${hidden.join(', ')} (list a name in Access-Control-Expose-Headers to expose it).`)
+    } else {
+      lines.push(`Blocked: a page at ${check.origin} cannot read this response.`)
+      lines.push(`Reason: ${report.reason}`)
+      lines.push(`  (Firefox: ${report.firefoxReason})`)
+      if (diagnosis !== null) {
+        lines.push(`Found: ${diagnosis.finding} (${diagnosis.probes.length} preflight${diagnosis.probes.length > 1 ? 's' : ''} re-sent)` +
+          (diagnosis.plugin ? '; the server runs fastify-cors-policy.' : '.'))
+      }
+      lines.push(`Fix: ${report.fix}`)
+    }
+    for (const difference of played.browserDifferences) lines.push(`Note: ${difference} (The verdict above follows the Fetch standard.)`)
+    output.stdout(lines.join('\n') + '\n')
+  }
+  return played.ok ? 0 : 1
+}
+
+const NOT_CONTENT = /^(?:access-control-|connection$|keep-alive$|transfer-encoding$|vary$)/
+const SHOWN_REQUEST = new Set(['origin', 'access-control-request-method', 'access-control-request-headers'])
+const SHOWN_RESPONSE = /^(?:access-control-|vary$|location$)/
+
+function describeStep (step: Step): string[] {
+  const lines = [`${step.method} ${step.url}${step.kind === 'preflight' ? '  (preflight)' : ''}`]
+  for (const [name, value] of Object.entries(step.headers)) {
+    if (step.kind === 'request' || SHOWN_REQUEST.has(name)) lines.push(`  ${name}: ${value}`)
+  }
+  lines.push(`→ ${step.status}`)
+  const shown = Object.entries(step.responseHeaders).filter(([name]) => SHOWN_RESPONSE.test(name))
+  for (const [name, value] of shown) lines.push(`  ${name}: ${value}`)
+  if (!shown.some(([name]) => name.startsWith('access-control-'))) lines.push('  (no Access-Control-* header)')
+  lines.push('')
+  return lines
+}
