@@ -42,11 +42,6 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   // The census's code is loaded only by the registrations that turn it on.
   const census = registration.censusSize === null ? null : new (await import('./census.ts')).Census(registration.censusSize)
   const review = registration.review = new Review(registration, registry, census)
-  // Routes declared with headersFromSchema derive slots of their own: they take their policy's watch.
-  app.addHook('onReady', function corsWatchDerived (done) {
-    review.deriveWatches()
-    done()
-  })
   // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
   scope[kRegistration] = registration
 

@@ -184,12 +184,6 @@ export class Review {
     slot.watch = { candidate: null, census, log: this.#log }
   }
 
-  /** Once every route is declared: the slots derived from a watched slot (headersFromSchema) get its watch. */
-  deriveWatches (): void {
-    for (const name of this.#registration.named.keys()) this.#watchNamed(name)
-    for (const { slot } of this.#others) this.#derive(slot)
-  }
-
   #watchNamed (name: string): void {
     const slot = this.#registration.named.get(name) as PolicySlot
     const candidate = this.#candidates.get(name) ?? null
@@ -198,12 +192,15 @@ export class Review {
     this.#derive(slot)
   }
 
-  #derive (base: PolicySlot): void {
+  /** Gives a slot derived from `base` (headersFromSchema) its base's watch, the route's schema headers joined to the candidate. */
+  deriveWatch (base: PolicySlot, derived: DerivedSlot): void {
     const watch = base.watch ?? null
-    for (const derived of this.#registry.derivedSlots(base) as DerivedSlot[]) {
-      derived.watch = watch === null
-        ? null
-        : { ...watch, candidate: watch.candidate === null ? null : withSchemaHeaders(watch.candidate, derived.names, this.#registry.policies) }
-    }
+    derived.watch = watch === null
+      ? null
+      : { ...watch, candidate: watch.candidate === null ? null : withSchemaHeaders(watch.candidate, derived.names, this.#registry.policies) }
+  }
+
+  #derive (base: PolicySlot): void {
+    for (const derived of this.#registry.derivedSlots(base) as DerivedSlot[]) this.deriveWatch(base, derived)
   }
 }

@@ -44,7 +44,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     route.schema = rest
   }
   if (slot !== null && slot.current.source.headersFromSchema) {
-    slot = deriveSlot(slot, schemaHeaderNames(route.schema as Record<string, unknown> | undefined, `route ${label}`), registry)
+    slot = deriveSlot(slot, schemaHeaderNames(route.schema as Record<string, unknown> | undefined, `route ${label}`), registry, registration)
   }
 
   // Equal policies share one compiled policy and its label: logs name the policy as this route knows it.
@@ -79,9 +79,11 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
 }
 
 /** A route's own slot for a policy with headersFromSchema, kept in step with the slot it derives from. */
-function deriveSlot (base: PolicySlot, names: SchemaHeaderNames, registry: CorsRegistry): DerivedSlot {
+function deriveSlot (base: PolicySlot, names: SchemaHeaderNames, registry: CorsRegistry, registration: Registration): DerivedSlot {
   const derived: DerivedSlot = { current: withSchemaHeaders(base.current, names, registry.policies), names }
   registry.derivedSlots(base).push(derived)
+  // A report-only candidate or a census on the base watches the route too.
+  registration.review?.deriveWatch(base, derived)
   return derived
 }
 
