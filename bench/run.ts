@@ -1,7 +1,7 @@
 // npm run bench [-- options]: the load scenarios and the micro-benchmark; a table in the terminal
 // and bench/results.md. `npm run bench -- --help` lists the options.
 
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { benchFile } from './children.ts'
 import { renderMarkdown, renderTerminal } from './report.ts'
@@ -87,6 +87,13 @@ const results = await runBench(options)
 process.stdout.write('\n' + renderTerminal(results) + '\n')
 if (values['no-write'] !== true) {
   const out = values.out ?? benchFile('results.md')
-  writeFileSync(out, renderMarkdown(results))
+  writeFileSync(out, keepSoak(out, renderMarkdown(results)))
   process.stderr.write(`\nwritten: ${out}\n`)
+}
+
+/** The soak's section of the report (`npm run soak`, not this run), kept where it stood: before the method. */
+function keepSoak (file: string, markdown: string): string {
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const soak = /\n(## Soak[^]*?)(?=\n## )/.exec(before)?.[1]
+  return soak === undefined ? markdown : markdown.replace('\n## Method\n', `\n${soak.trimEnd()}\n\n## Method\n`)
 }
