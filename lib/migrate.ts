@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { CorsPolicyError, describe, type CorsPolicyProblem } from './errors.ts'
+import { isAnchored } from './misconfig.ts'
 import type { CorsPluginOptions, CorsRouteOption } from './options.ts'
 import type { CorsOriginFunction, CorsPolicy } from './policy.ts'
 
@@ -128,7 +129,7 @@ function convertOrigin (origin: unknown, credentials: boolean, unsafe: boolean, 
   const list: Array<string | RegExp> = []
   items.forEach((item, index) => {
     const path = Array.isArray(origin) ? `/origin/${index}` : '/origin'
-    if (item instanceof RegExp && !(item.source.startsWith('^') && item.source.endsWith('$')) && !unsafe) {
+    if (item instanceof RegExp && !isAnchored(item.source) && !unsafe) {
       refuse(path, `${String(item)} is not anchored, so it also matches look-alike origins (https://example.com.evil.io); ` +
         `write /^${item.source.replace(/^\^?/, '').replace(/\$?$/, '')}$/`)
     } else if (typeof item !== 'string' && !(item instanceof RegExp)) {
@@ -136,7 +137,7 @@ function convertOrigin (origin: unknown, credentials: boolean, unsafe: boolean, 
     }
     list.push(item as string | RegExp)
   })
-  const loose = list.some((o) => o instanceof RegExp && !(o.source.startsWith('^') && o.source.endsWith('$')))
+  const loose = list.some((o) => o instanceof RegExp && !isAnchored(o.source))
   return loose ? (requestOrigin: string) => matchesAny(requestOrigin, list) : list
 }
 
