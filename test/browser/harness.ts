@@ -3,16 +3,11 @@
 // server on loopback, and the API's own record of what reached it. Everything past the launch is
 // the same code for both engines: a test file describes its cases once and runs them in each.
 import { accessSync, constants } from 'node:fs'
-import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Browser, Page, PuppeteerNode } from 'puppeteer-core'
+import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import type { Test } from 'tap'
 import cors, { type CorsPluginOptions } from '../../lib/index.ts'
-
-// puppeteer-core's CommonJS build: under tap's TypeScript loader its ES build cannot load the
-// WebDriver BiDi client (the loader resolves chromium-bidi's subpath exports to `….js.js`).
-const puppeteer = (createRequire(import.meta.url)('puppeteer-core') as { default: PuppeteerNode }).default
 
 /** Set by .ci/run: there a browser that is missing or cannot start fails the suite. */
 const REQUIRED = process.env.CORS_BROWSER_REQUIRED === '1'
