@@ -1,6 +1,6 @@
 // A plain node:http API (no Fastify) whose routes answer with the CORS mistakes people make, and
 // the cases that call it: shared by test/cli.test.ts (the command's verdict, reason and fix) and
-// test/browser/cli.test.ts (the same cases in Chromium and Firefox, which must agree with it).
+// test/browser/cli.ts (the same cases in Chromium and Firefox, which must agree with it).
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 

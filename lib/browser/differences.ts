@@ -1,5 +1,5 @@
 // Where Chromium or Firefox currently decide otherwise than the Fetch standard: one sentence each,
-// measured by test/browser/oracle.test.ts and cli.test.ts. The model follows the standard and adds
+// measured by test/browser/oracle.ts and cli.ts. The model follows the standard and adds
 // these sentences to its result; the README's "Where browsers differ" is their table.
 import { SAFELISTED_METHODS } from './request.ts'
 

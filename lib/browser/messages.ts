@@ -1,5 +1,5 @@
 // A refusal in words: the sentence corsCheck gives, what the consoles of Chromium and Firefox print
-// (measured on Chromium 156 and Firefox 153 ESR by test/browser/cli.test.ts), and the fix: which
+// (measured on Chromium 156 and Firefox 153 ESR by test/browser/cli.ts), and the fix: which
 // header the server must send, with which value.
 import type { CorsCheckFailure } from './check.ts'
 import type { Blocked, Failure } from './fetch.ts'

@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import puppeteer, { type Browser, type Page } from 'puppeteer-core'
+import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core'
 import type { Test } from 'tap'
 import cors, { type CorsPluginOptions } from '../../lib/index.ts'
 
@@ -25,8 +25,15 @@ export interface Engine {
   name: EngineName
   /** As the browser reports it, e.g. `156.0.8078.114` or `153.8.0`. */
   version: string
-  browser: Browser
+  /**
+   * Where a part of the suite opens its pages: a browser context of its own (own cookies, own
+   * preflight cache, own connections), closed when the part ends, before its servers close.
+   */
+  pages: BrowserContext
 }
+
+/** One part of the browser suite, run in each engine. */
+export type Part = (t: Test, engine: Engine) => Promise<void>
 
 interface Launcher {
   name: EngineName
@@ -64,15 +71,17 @@ const LAUNCHERS: Launcher[] = [
 ]
 
 /**
- * Launches every engine once for a test file (concurrently), and runs `suite` in each, the engines
- * side by side, in a subtest named after the engine and its version; each browser closes at the
- * end of its subtest. Without CORS_BROWSER_REQUIRED=1, an engine that is not installed is one
- * skipped line saying how to install it (with neither installed, the file plans no test, with that
- * line); with it, a missing engine fails. An engine that is installed but cannot start is a failure.
+ * Launches every engine once (concurrently) and runs the parts in each, the engines side by side,
+ * in a subtest named after the engine and its version: the parts one after another, each in a
+ * subtest of its own and in a browser context of its own. One launch serves every part (a Firefox
+ * launch costs about 4 s of CPU); each browser closes at the end of its subtest. Without
+ * CORS_BROWSER_REQUIRED=1, an engine that is not installed is one skipped line saying how to
+ * install it (with neither installed, the file plans no test, with that line); with it, a missing
+ * engine fails. An engine that is installed but cannot start is a failure.
  */
-export async function eachEngine (t: Test, suite: (t: Test, engine: Engine) => Promise<void>): Promise<void> {
+export async function eachEngine (t: Test, parts: Record<string, Part>): Promise<void> {
   const missing: Array<[name: EngineName, reason: string]> = []
-  const launched = await Promise.all(LAUNCHERS.map(async (launcher): Promise<Engine | null> => {
+  const launched = await Promise.all(LAUNCHERS.map(async (launcher): Promise<{ name: EngineName, version: string, browser: Browser } | null> => {
     try {
       accessSync(launcher.path, constants.X_OK)
     } catch {
@@ -98,14 +107,20 @@ export async function eachEngine (t: Test, suite: (t: Test, engine: Engine) => P
   for (const [name, reason] of missing) t.test(`${name}: browser suite not run`, { skip: reason }, () => {})
   const engines = launched.filter((engine) => engine !== null)
   t.jobs = Math.max(1, engines.length)
-  for (const engine of engines) {
-    t.test(`${engine.name} ${engine.version}`, { buffered: true }, async (t) => {
-      try {
-        await suite(t, engine)
-      } finally {
-        // Teardowns run last-in first-out: registered after the suite's servers, the browser closes
-        // before them, so no keep-alive or preconnected socket of its holds a server's close().
-        t.teardown(() => engine.browser.close())
+  for (const { name, version, browser } of engines) {
+    t.test(`${name} ${version}`, { buffered: true }, async (t) => {
+      t.teardown(() => browser.close())
+      for (const [title, part] of Object.entries(parts)) {
+        await t.test(title, async (t) => {
+          const pages = await browser.createBrowserContext()
+          try {
+            await part(t, { name, version, pages })
+          } finally {
+            // Teardowns run last-in first-out: registered after the part's servers, the context
+            // closes before them, so no keep-alive or preconnected socket of its holds a close().
+            t.teardown(() => pages.close())
+          }
+        })
       }
     })
   }
@@ -246,9 +261,9 @@ export interface Outcome {
   frameOrigin?: string
 }
 
-/** A page (tab) showing the blank page of `origin`, closed with the browser. Reuse it: a new one costs ~0.5 s. */
+/** A page (tab) showing the blank page of `origin`, closed with the part's context. Reuse it: a new one costs ~0.5 s. */
 export async function openPage (engine: Engine, origin: string): Promise<Page> {
-  const page = await engine.browser.newPage()
+  const page = await engine.pages.newPage()
   await page.goto(origin + '/')
   return page
 }

@@ -3,10 +3,10 @@
 // node:http API. They must agree on whether the page could read the response, except where the
 // Fetch standard and the engine differ (the case says so, and the command notes it); and where the
 // engine refuses, the command's reason is, word for word, what that engine's console printed.
-import t from 'tap'
 import { main } from '../../lib/cli.ts'
 import { MISTAKES, startMistakesApi } from '../cli-cases.ts'
-import { eachEngine, openPage, pageFetch, startPageServer, type EngineName } from './harness.ts'
+import type { Test } from 'tap'
+import { openPage, pageFetch, startPageServer, type EngineName, type Engine } from './harness.ts'
 
 /** The console line that carries the reason: Chromium logs it as an error, Firefox as a page error. */
 const REASON: Record<EngineName, (text: string) => boolean> = {
@@ -14,7 +14,7 @@ const REASON: Record<EngineName, (text: string) => boolean> = {
   Firefox: (text) => text.startsWith('Cross-Origin Request Blocked:'),
 }
 
-await eachEngine(t, async (t, engine) => {
+export async function cliAgreement (t: Test, engine: Engine): Promise<void> {
   const { name: ENGINE } = engine
   const { origin: PAGE } = await startPageServer(t)
   const api = await startMistakesApi(PAGE)
@@ -53,4 +53,4 @@ await eachEngine(t, async (t, engine) => {
     }
     t.equal(agreed, MISTAKES.length, `${agreed} of ${MISTAKES.length} cases: ${ENGINE} does what the command says it does`)
   })
-})
+}

@@ -5,16 +5,16 @@
 // requests reached the API. Where an engine departs from the standard, corsCheck follows the standard
 // and says so: those cases assert all three (the standard's answer, the note, and what each engine
 // measurably does). The README's "Where browsers differ" is this file's summary.
-import t from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import cors from '../../lib/index.ts'
 import { corsCheck, type CorsCheckRequest } from '../../lib/testing.ts'
-import { BLOCKED, eachEngine, openPage, pageFetch, startPageServer, type EngineName } from './harness.ts'
+import type { Test } from 'tap'
+import { BLOCKED, openPage, pageFetch, startPageServer, type EngineName, type Engine } from './harness.ts'
 
 /**
  * What each engine measurably does where the engines, or an engine and the Fetch standard, part
- * ways: asserted below (the Max-Age cases are in conformance.test.ts). The README's "Where browsers
+ * ways: asserted below (the Max-Age cases are in conformance.ts). The README's "Where browsers
  * differ" table is this one.
  */
 const MEASURED: Record<EngineName, { starCoversAuthorization: boolean, safelistsClientHints: boolean, preflightsGetAfter303: boolean }> = {
@@ -24,7 +24,7 @@ const MEASURED: Record<EngineName, { starCoversAuthorization: boolean, safelists
   Firefox: { starCoversAuthorization: true, safelistsClientHints: false, preflightsGetAfter303: true },
 }
 
-await eachEngine(t, async (t, engine) => {
+export async function oracle (t: Test, engine: Engine): Promise<void> {
   const { name: ENGINE } = engine
   const measured = MEASURED[ENGINE]
   const { origin: PAGE, otherOrigin: OTHER } = await startPageServer(t)
@@ -267,4 +267,4 @@ await eachEngine(t, async (t, engine) => {
       t.same(put.browser, BLOCKED)
     }
   })
-})
+}

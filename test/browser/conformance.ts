@@ -3,10 +3,10 @@
 // hidden headers) and what reached the API (whether a preflight came, how it was answered, whether
 // the request followed). Every case runs in both engines, with the engine in its name.
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
-import { BLOCKED, eachEngine, openPage, pageFetch, pageXhr, sandboxFetch, startApi, startPageServer } from './harness.ts'
+import type { Test } from 'tap'
+import { BLOCKED, openPage, pageFetch, pageXhr, sandboxFetch, startApi, startPageServer, type Engine } from './harness.ts'
 
-await eachEngine(t, async (t, engine) => {
+export async function conformance (t: Test, engine: Engine): Promise<void> {
   const { name: ENGINE } = engine
   const { origin: PAGE, otherOrigin: OTHER, at } = await startPageServer(t)
   const page = await openPage(engine, PAGE)
@@ -240,4 +240,4 @@ await eachEngine(t, async (t, engine) => {
       `GET /redirect/allowed ${OTHER} 302`,
     ])
   })
-})
+}

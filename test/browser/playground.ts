@@ -1,9 +1,9 @@
 // The playground of `npm start`, opened in each engine (Chromium, Firefox): every scenario button
 // runs, and the page shows the outcome, the preflight and the API's own report that each scenario
 // is there to show.
-import t from 'tap'
 import { startPlayground } from '../../playground/server.ts'
-import { eachEngine, type EngineName } from './harness.ts'
+import type { Test } from 'tap'
+import { type EngineName, type Engine } from './harness.ts'
 
 interface ShownStep { ok: string, preflight: string, outcome: string, seen: string, read: string[], why: string }
 interface ShownCard { outcome: string, badge: string, steps: ShownStep[] }
@@ -14,11 +14,11 @@ const CORS_CONSOLE_NOISE: Record<EngineName, (text: string) => boolean> = {
   Firefox: (text) => text.startsWith('Cross-Origin Request Blocked:'),
 }
 
-await eachEngine(t, async (t, engine) => {
+export async function playground (t: Test, engine: Engine): Promise<void> {
   const { name: ENGINE } = engine
   const playground = await startPlayground({ pagePort: 0, apiPort: 0 })
   t.teardown(() => playground.close())
-  const page = await engine.browser.newPage()
+  const page = await engine.pages.newPage()
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push((error as Error).message))
   page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
@@ -145,4 +145,4 @@ await eachEngine(t, async (t, engine) => {
     t.ok(errors.some(CORS_CONSOLE_NOISE[ENGINE]), `${ENGINE} reported the blocked scenarios, so its errors reach this test`)
     t.same(errors.filter((text) => !CORS_CONSOLE_NOISE[ENGINE](text)), [])
   })
-})
+}
