@@ -53,6 +53,8 @@ export class Census {
   // Random per process, so that nobody can compute origins that collide.
   readonly #seeds = new Uint32Array([Math.random() * 2 ** 32, Math.random() * 2 ** 32])
   readonly #policies = new Map<string, PolicyCensus>()
+  /** The cells of the origin being counted, one per row. */
+  readonly #at = new Uint32Array(DEPTH)
 
   constructor (size: number) {
     this.size = size
@@ -90,21 +92,26 @@ export class Census {
       h2 = Math.imul(h2 ^ c, 0x5bd1e995)
     }
     h1 = mix(h1)
-    h2 = mix(h2) | 1
+    h2 = mix(h2)
+    // Each row's cell is the mix of h1 + row·h2, not (h1 + row·h2) masked: with the mask alone, an
+    // origin whose h1 and h2 agree with a real caller's in their low bits (1 in width² pairs: a few
+    // percent of a 100,000-origin flood) collides with it in every row at once and takes its count.
     const cells = this.#cells
     const width = this.#width
     const mask = this.#mask
+    const at = this.#at
     let estimate = 0xffffffff
     for (let row = 0; row < DEPTH; row++) {
-      const value = cells[row * width + ((h1 + row * h2) & mask)] as number
+      at[row] = row * width + (mix((h1 + Math.imul(row, h2)) | 0) & mask)
+      const value = cells[at[row] as number] as number
       if (value < estimate) estimate = value
     }
     // Conservative update: only the counters at the minimum grow, which keeps the noise low. They
     // stop at the largest value a counter holds.
     estimate = Math.min(estimate + 1, 0xffffffff)
     for (let row = 0; row < DEPTH; row++) {
-      const at = row * width + ((h1 + row * h2) & mask)
-      if ((cells[at] as number) < estimate) cells[at] = estimate
+      const cell = at[row] as number
+      if ((cells[cell] as number) < estimate) cells[cell] = estimate
     }
     return estimate
   }

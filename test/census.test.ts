@@ -5,6 +5,7 @@ import autocannon from 'autocannon'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors, { CorsPolicyError, suggestCorsPolicy, type CorsCensusPolicy, type CorsPluginOptions } from '../lib/index.ts'
+import { Census } from '../lib/census.ts'
 import { APP, EVIL, corsHeaders, preflight, startupError } from './helpers.ts'
 
 // The origin census: which origins call each policy, how often, whether they were allowed and
@@ -139,6 +140,21 @@ t.test('a flood of 100,000 random origins neither grows the census nor pushes ou
     t.ok(seen !== undefined && seen.requests >= sentThere && seen.requests <= sentThere + 34, `${origin}: ${seen?.requests} requests counted, ${sentThere} sent`)
   }
   t.ok(growth < 1, `heap flat across 90,000 distinct origins: ${growth.toFixed(2)} MB`)
+})
+
+t.test('the sketch\'s rows are independent: no one-off origin takes a heavy origin\'s count in every row at once', async (t) => {
+  // The smallest sketch (1,024 counters a row), 20 heavy origins and 200,000 one-off ones. Rows
+  // drawn as (h1 + row·h2) masked would give about 8 one-off origins the cells of a heavy one in all
+  // four rows (1 pair in 1,024 × 512), hence its count; independent rows give 1 in 1,024⁴.
+  const census = new Census(1)
+  const heavy = Array.from({ length: 20 }, (_, i) => `https://heavy${i}.example.com`)
+  for (let n = 0; n < 1000; n++) for (const origin of heavy) census.count(origin, 1)
+  const inflated: string[] = []
+  for (let i = 0; i < 200_000; i++) {
+    const origin = `https://${i.toString(36)}.evil.example`
+    if (census.count(origin, 1) >= 1000) inflated.push(origin)
+  }
+  t.same(inflated, [], 'no one-off origin is counted as a heavy one')
 })
 
 t.test('suggestCorsPolicy: exact origins, subdomain patterns only where no public suffix is involved, and it passes startup', async (t) => {
