@@ -12,6 +12,8 @@ export interface LoadJob {
   readonly headers: Readonly<Record<string, string>>
   /** Seconds; fractions allowed. */
   readonly duration: number
+  /** Responses to wait for instead of a duration: a run that ends with some, however busy the machine. */
+  readonly amount?: number
   readonly connections: number
   readonly pipelining: number
 }
@@ -43,6 +45,7 @@ async function run (job: LoadJob): Promise<LoadResult> {
     method: job.method as autocannon.Request['method'],
     headers: { ...job.headers },
     duration: job.duration,
+    ...(job.amount === undefined ? {} : { amount: job.amount }),
     connections: job.connections,
     pipelining: job.pipelining,
     // autocannon notices the end of a run at a sample: sample often enough that short runs end on time.

@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly rounds: number
   /** Seconds per round and contender. */
   readonly duration: number
+  /** Responses per round and contender instead of `duration` (the smoke test: never a round without one). */
+  readonly amount?: number
   /** Seconds of load on each server before the rounds; 0 for none. */
   readonly warmup: number
   readonly connections: number
@@ -235,6 +237,7 @@ function job (scenario: Scenario, port: number, options: BenchOptions, duration:
     method: scenario.request.method,
     headers: scenario.request.headers,
     duration,
+    ...(options.amount === undefined ? {} : { amount: options.amount }),
     connections: options.connections,
     pipelining: options.pipelining,
   }
