@@ -17,7 +17,7 @@ t.test('every scenario runs, each contender serves its requests without an error
     warmup: 0,
     connections: 4,
     pipelining: 1,
-    plugin: 'source',
+    plugin: 'dist',
     micro: { iterations: 1000 },
     coldStart: { processes: 1, routes: 20 },
   })
