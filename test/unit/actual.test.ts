@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type InjectOptions } from 'fastify'
-import cors from '../lib/index.ts'
-import { APP, EVIL, build, corsHeaders, logCapture, keepRepeatedOrigins, refusals } from './helpers.ts'
+import cors from '../../lib/index.ts'
+import { APP, EVIL, build, corsHeaders, logCapture, keepRepeatedOrigins, refusals } from '../helpers.ts'
 
 // Actual requests: everything but a preflight (rules 1, 2, 3, 6, 7 of the behaviour reference).
 

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { CORS_POLICY_INVALID, CORS_REFUSAL_REASONS, CorsPolicyError } from '../lib/index.ts'
+import { CORS_POLICY_INVALID, CORS_REFUSAL_REASONS, CorsPolicyError } from '../../lib/index.ts'
 
 // Codes, reasons and the README stay in step: what users match on is documented, and exists.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
 t.test('CorsPolicyError carries the documented code, status and problems', async (t) => {
   const err = new CorsPolicyError([

@@ -1,8 +1,8 @@
 import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import cors, { CORS_DECISION_CHANNEL, CORS_REFUSAL_REASONS } from '../lib/index.ts'
-import { APP, EVIL, build, keepRepeatedOrigins, listenDecisions, preflight } from './helpers.ts'
+import cors, { CORS_DECISION_CHANNEL, CORS_REFUSAL_REASONS } from '../../lib/index.ts'
+import { APP, EVIL, build, keepRepeatedOrigins, listenDecisions, preflight } from '../helpers.ts'
 
 // Every CORS decision is published on a diagnostics channel, for metrics and audits; nothing is
 // published for requests without Origin, and nothing is built while nobody listens.

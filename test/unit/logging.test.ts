@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type InjectOptions } from 'fastify'
-import cors from '../lib/index.ts'
-import { APP, EVIL, build, logCapture, keepRepeatedOrigins, preflight, refusals } from './helpers.ts'
+import cors from '../../lib/index.ts'
+import { APP, EVIL, build, logCapture, keepRepeatedOrigins, preflight, refusals } from '../helpers.ts'
 
 // Every refusal is logged at debug on the request's logger, with its reason and what decided it.
 

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import Fastify from 'fastify'
 import { Counter, Registry } from 'prom-client'
-import cors, { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from '../lib/index.ts'
-import { APP, EVIL, preflight } from './helpers.ts'
+import cors, { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from '../../lib/index.ts'
+import { APP, EVIL, preflight } from '../helpers.ts'
 
 // The README's recipe "CORS decisions as Prometheus metrics", as written there: a counter by route,
 // allowed and reason (never by origin), scraped over HTTP from /metrics.

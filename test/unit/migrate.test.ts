@@ -1,9 +1,9 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyCors from '@fastify/cors'
-import cors, { CorsPolicyError, fromFastifyCors, fromFastifyCorsRoute, type CorsPolicyProblem, type FastifyCorsOptions } from '../lib/index.ts'
-import { corsCheck, type CorsCheckRequest } from '../lib/testing.ts'
-import { build, logCapture, preflight, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, fromFastifyCors, fromFastifyCorsRoute, type CorsPolicyProblem, type FastifyCorsOptions } from '../../lib/index.ts'
+import { corsCheck, type CorsCheckRequest } from '../../lib/testing.ts'
+import { build, logCapture, preflight, startupError } from '../helpers.ts'
 
 const APP = 'https://app.example.com'
 const OTHER = 'https://other.example'

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
-import { CorsPolicyError, CorsPolicySchema } from '../lib/index.ts'
-import type { CorsPolicyProblem } from '../lib/errors.ts'
-import { MISCONFIG_CHECKS } from '../lib/misconfig.ts'
-import { checkPolicy } from '../lib/policy.ts'
-import { startupError } from './helpers.ts'
+import { CorsPolicyError, CorsPolicySchema } from '../../lib/index.ts'
+import type { CorsPolicyProblem } from '../../lib/errors.ts'
+import { MISCONFIG_CHECKS } from '../../lib/misconfig.ts'
+import { checkPolicy } from '../../lib/policy.ts'
+import { startupError } from '../helpers.ts'
 
 // The misconfigurations refused at startup (lib/misconfig.ts), each with the attack it prevents, and
 // the loudly named opt-out for plain http origins with credentials.
@@ -251,8 +251,8 @@ t.test('all the mistakes of a policy are reported together', async (t) => {
 })
 
 t.test('every check of the table is tested here and documented in README.md and SECURITY.md', async (t) => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  const security = readFileSync(new URL('../SECURITY.md', import.meta.url), 'utf8')
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const security = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8')
   t.same(MISCONFIG_CHECKS.map((check) => check.name), [
     'an http origin with credentials',
     'a RegExp origin with an unescaped dot',

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import cors from '../lib/index.ts'
-import { APP, EVIL, build, corsHeaders, preflight } from './helpers.ts'
+import cors from '../../lib/index.ts'
+import { APP, EVIL, build, corsHeaders, preflight } from '../helpers.ts'
 
 // 404s answered by a not-found handler (rule 7's last sentence, rule 12 for preflights).
 

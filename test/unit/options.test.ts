@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import cors, { CorsPolicyError, type CorsPluginOptions, type CorsRouteOption } from '../lib/index.ts'
-import { APP, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions, type CorsRouteOption } from '../../lib/index.ts'
+import { APP, startupError } from '../helpers.ts'
 
 // Startup errors of the plugin options and of routes (cors-behaviour.md, "Startup errors"): unknown
 // options and names, a route declaring its policy twice, the plugin registered twice in one scope.

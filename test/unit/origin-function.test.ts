@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyServerOptions, type RouteShorthandOptions } from 'fastify'
-import cors, { type CorsOriginFunction, type CorsPolicy } from '../lib/index.ts'
-import { APP, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight, refusals, startupError } from './helpers.ts'
+import cors, { type CorsOriginFunction, type CorsPolicy } from '../../lib/index.ts'
+import { APP, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight, refusals, startupError } from '../helpers.ts'
 
 // Origin functions fail, lie and hang; the server keeps running and every request is answered
 // (style.md, 15). A function's late or broken answer reaches Fastify's error handling like any hook
@@ -132,7 +132,7 @@ t.test('originTimeout is a whole number of milliseconds from 1 to 60000, for fun
 })
 
 t.test('by default a function has 2000 ms to answer', async (t) => {
-  const { checkPolicy } = await import('../lib/policy.ts')
+  const { checkPolicy } = await import('../../lib/policy.ts')
   t.equal(checkPolicy({ origins: () => true }, 'policy "p"', [])?.originTimeout, 2000)
   t.equal(checkPolicy({ origins: () => true, originTimeout: 50 }, 'policy "p"', [])?.originTimeout, 50)
 })

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import cors, { type CorsPolicy } from '../lib/index.ts'
-import { APP, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight } from './helpers.ts'
+import cors, { type CorsPolicy } from '../../lib/index.ts'
+import { APP, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight } from '../helpers.ts'
 
 // Origin matching at request time (rules 15 to 18): each origin is tried as an actual request
 // and as a preflight, and both must agree.

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import FindMyWay from 'find-my-way'
 import t from 'tap'
-import { PathIndex } from '../lib/paths.ts'
-import { check } from './property.ts'
+import { PathIndex } from '../../lib/paths.ts'
+import { check } from '../property.ts'
 
 // Which declared URLs are one path: find-my-way decides, and the index must agree with it, or the
 // OPTIONS routes generated for two URLs it takes for one path would collide in the application's router.

@@ -2,10 +2,10 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { Value } from '@sinclair/typebox/value'
-import { CorsPolicySchema as Definition } from '../lib/policy-schema.ts'
-import { CorsPolicySchema, isPolicyShape } from '../lib/policy-check.ts'
-import { generatedPolicyCheck, target } from '../scripts/generate-policy-check.ts'
-import { check } from './property.ts'
+import { CorsPolicySchema as Definition } from '../../lib/policy-schema.ts'
+import { CorsPolicySchema, isPolicyShape } from '../../lib/policy-check.ts'
+import { generatedPolicyCheck, target } from '../../scripts/generate-policy-check.ts'
+import { check } from '../property.ts'
 
 // The plugin checks policies with lib/policy-check.ts, generated from the TypeBox definition so that
 // TypeBox is not loaded at run time. These tests keep the generated file in step with its source.

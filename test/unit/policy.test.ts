@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import cors, { CorsPolicyError, type CorsPluginOptions } from '../lib/index.ts'
-import { checkPolicy } from '../lib/policy.ts'
-import { parseOriginEntry } from '../lib/origin.ts'
-import type { CorsPolicyProblem } from '../lib/errors.ts'
-import { APP, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions } from '../../lib/index.ts'
+import { checkPolicy } from '../../lib/policy.ts'
+import { parseOriginEntry } from '../../lib/origin.ts'
+import type { CorsPolicyProblem } from '../../lib/errors.ts'
+import { APP, startupError } from '../helpers.ts'
 
 // Every startup error of one policy (cors-behaviour.md, "Startup errors"): a CorsPolicyError with
 // code FST_CORS_POLICY_INVALID, one line per problem, `<where>: <json path> <what is wrong>; <fix>`.

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import cors from '../lib/index.ts'
-import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight, refusals } from './helpers.ts'
+import cors from '../../lib/index.ts'
+import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, logCapture, preflight, refusals } from '../helpers.ts'
 
 // Preflights: OPTIONS with Origin and Access-Control-Request-Method (rules 8 to 13).
 

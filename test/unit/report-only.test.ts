@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import cors, { CorsPolicyError, type CorsPluginOptions } from '../lib/index.ts'
-import { APP, EVIL, corsHeaders, listenDecisions, logCapture, preflight, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions } from '../../lib/index.ts'
+import { APP, EVIL, corsHeaders, listenDecisions, logCapture, preflight, startupError } from '../helpers.ts'
 
 // A report-only candidate is judged beside the enforced policy on every request that policy governs:
 // the response follows the enforced policy, disagreements are logged (rate-limited) and published.

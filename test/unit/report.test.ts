@@ -1,8 +1,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import swagger from '@fastify/swagger'
-import cors from '../lib/index.ts'
-import { APP, build } from './helpers.ts'
+import cors from '../../lib/index.ts'
+import { APP, build } from '../helpers.ts'
 
 const options = {
   default: { origins: [APP], credentials: true },

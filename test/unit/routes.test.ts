@@ -1,8 +1,8 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import swagger from '@fastify/swagger'
-import cors, { CorsPolicyError, CORS_POLICY_INVALID } from '../lib/index.ts'
-import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight, startupError } from './helpers.ts'
+import cors, { CorsPolicyError, CORS_POLICY_INVALID } from '../../lib/index.ts'
+import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight, startupError } from '../helpers.ts'
 
 // The OPTIONS routes the plugin generates, how they live beside the application's own routes,
 // and how registrations in nested and sibling scopes govern their routes.

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { CorsPolicyError } from '../lib/index.ts'
-import { APP, build, corsHeaders, preflight } from './helpers.ts'
+import { CorsPolicyError } from '../../lib/index.ts'
+import { APP, build, corsHeaders, preflight } from '../helpers.ts'
 
 const policies = {
   partners: { origins: [APP], allowHeaders: ['content-type'], exposeHeaders: ['x-request-id'], headersFromSchema: true },

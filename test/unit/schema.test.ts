@@ -2,8 +2,8 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
-import cors, { CorsPolicySchema, CorsPolicyError, type CorsPolicy } from '../lib/index.ts'
-import { APP } from './helpers.ts'
+import cors, { CorsPolicySchema, CorsPolicyError, type CorsPolicy } from '../../lib/index.ts'
+import { APP } from '../helpers.ts'
 
 // CorsPolicySchema describes the JSON part of a policy as plain JSON Schema (TypeBox): it validates
 // policies kept in configuration files, and fits in a route schema or an OpenAPI document.

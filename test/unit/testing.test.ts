@@ -1,6 +1,6 @@
 import t from 'tap'
-import { corsCheck, unsafeHeaderNames } from '../lib/testing.ts'
-import { APP, EVIL, build } from './helpers.ts'
+import { corsCheck, unsafeHeaderNames } from '../../lib/testing.ts'
+import { APP, EVIL, build } from '../helpers.ts'
 
 const policies = {
   public: { origins: '*' as const, exposeHeaders: ['x-total'] },
@@ -174,7 +174,7 @@ async function redirecting () {
     const acrm = req.headers['access-control-request-method']
     seen.push(`${req.method} ${req.url}${acrm === undefined ? '' : ` (preflight for ${String(acrm)})`} ct=${req.headers['content-type'] ?? '-'} origin=${req.headers.origin ?? '-'}`)
   })
-  const cors = (await import('../lib/index.ts')).default
+  const cors = (await import('../../lib/index.ts')).default
   await server.register(cors, {
     default: { origins: [APP], credentials: true, allowHeaders: ['content-type', 'x-token'] },
   })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight } from './helpers.ts'
+import { APP, EVIL, PREFLIGHT_VARY, build, corsHeaders, preflight } from '../helpers.ts'
 
 // Vary: Origin on every response of an origin-dependent route (rule 4), merged with the
 // application's own tokens, never overwriting them (rule 5).
