@@ -237,7 +237,8 @@ function job (scenario: Scenario, port: number, options: BenchOptions, duration:
     method: scenario.request.method,
     headers: scenario.request.headers,
     duration,
-    ...(options.amount === undefined ? {} : { amount: options.amount }),
+    // Undefined without one; the job goes to the load generator as JSON, which leaves it out.
+    amount: options.amount,
     connections: options.connections,
     pipelining: options.pipelining,
   }

@@ -3,7 +3,7 @@
 // is there to show.
 import { startPlayground } from '../../playground/server.ts'
 import type { Test } from 'tap'
-import { type EngineName, type Engine } from './harness.ts'
+import type { Engine, EngineName } from './harness.ts'
 
 interface ShownStep { ok: string, preflight: string, outcome: string, seen: string, read: string[], why: string }
 interface ShownCard { outcome: string, badge: string, steps: ShownStep[] }
