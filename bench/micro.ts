@@ -7,11 +7,11 @@
 // and the count is checked, so the work cannot be dropped and the matcher is checked at the same time.
 
 import { pathToFileURL } from 'node:url'
-import { CompiledPolicy } from '../lib/compile.ts'
-import { OriginMatcher, parseOriginEntry, type OriginEntry } from '../lib/origin.ts'
-import { checkPolicy } from '../lib/policy.ts'
-import { checkRequestHeaders } from '../lib/preflight.ts'
-import type { CorsPolicyProblem } from '../lib/errors.ts'
+import { CompiledPolicy } from '../lib/policy/compile.ts'
+import { OriginMatcher, parseOriginEntry, type OriginEntry } from '../lib/policy/origin.ts'
+import { checkPolicy } from '../lib/policy/policy.ts'
+import { checkRequestHeaders } from '../lib/decision/preflight.ts'
+import type { CorsPolicyProblem } from '../lib/policy/errors.ts'
 import { median } from './stats.ts'
 
 export const MICRO_SIZES = [1, 100, 10_000] as const

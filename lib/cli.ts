@@ -3,12 +3,12 @@
 // the browser model of lib/browser/ (the one corsCheck plays with inject); nothing of the plugin's
 // runtime imports it.
 import { parseArgs } from 'node:util'
-import { diagnose, type Diagnosis } from './browser/diagnose.ts'
-import { play, type Step } from './browser/fetch.ts'
-import { chromiumMessage, firefoxMessage, fix, sentence } from './browser/messages.ts'
-import { networkTransport } from './browser/network.ts'
-import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './browser/request.ts'
-import { isHttp } from './browser/redirect.ts'
+import { diagnose, type Diagnosis } from './tools/browser/diagnose.ts'
+import { play, type Step } from './tools/browser/fetch.ts'
+import { chromiumMessage, firefoxMessage, fix, sentence } from './tools/browser/messages.ts'
+import { networkTransport } from './tools/browser/network.ts'
+import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './tools/browser/request.ts'
+import { isHttp } from './tools/browser/redirect.ts'
 
 export const USAGE = `Usage: fastify-cors-policy check <url> --origin <origin> [options]
 

@@ -1,29 +1,29 @@
 import { createRequire } from 'node:module'
 import type fastifyPlugin from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { readOptions, type CorsPluginOptions, type Registration } from './options.ts'
-import { governRoute, isGeneratedRoute } from './routes.ts'
-import { registryOf } from './registry.ts'
-import { checkEarlierRoutes } from './earlier-routes.ts'
-import { ACRM, ORIGIN } from './headers.ts'
-import { answerPreflight } from './preflight.ts'
-import { actualHook } from './actual.ts'
-import { CorsPolicyError, messages } from './errors.ts'
-import { livePolicies, type CorsPolicies } from './live.ts'
-import { formatReport, reportRows, type CorsPolicyReportRow } from './report.ts'
-import { Review } from './report-only.ts'
+import { readOptions, type CorsPluginOptions, type Registration } from './fastify/options.ts'
+import { governRoute, isGeneratedRoute } from './fastify/routes.ts'
+import { registryOf } from './fastify/registry.ts'
+import { checkEarlierRoutes } from './fastify/earlier-routes.ts'
+import { ACRM, ORIGIN } from './policy/headers.ts'
+import { answerPreflight } from './decision/preflight.ts'
+import { actualHook } from './decision/actual.ts'
+import { CorsPolicyError, messages } from './policy/errors.ts'
+import { livePolicies, type CorsPolicies } from './fastify/live.ts'
+import { formatReport, reportRows, type CorsPolicyReportRow } from './tools/report.ts'
+import { Review } from './observation/report-only.ts'
 
-export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy.ts'
-export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './errors.ts'
-export { CORS_REFUSAL_REASONS, type CorsRefusalReason } from './log.ts'
-export { fromFastifyCors, fromFastifyCorsRoute, type FastifyCorsOptions, type FromFastifyCorsOptions } from './migrate.ts'
-export type { CorsDecision } from './log.ts'
-export type { CorsPolicies } from './live.ts'
-export { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from './events.ts'
-export type { CorsCensus, CorsCensusOrigin, CorsCensusPolicy } from './census.ts'
-export { suggestCorsPolicy, type SuggestCorsPolicyOptions, type SuggestedCorsPolicy } from './suggest.ts'
-export type { CorsPolicyReportRow, CorsPolicySummary } from './report.ts'
-export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
+export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy/policy.ts'
+export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './policy/errors.ts'
+export { CORS_REFUSAL_REASONS, type CorsRefusalReason } from './observation/log.ts'
+export { fromFastifyCors, fromFastifyCorsRoute, type FastifyCorsOptions, type FromFastifyCorsOptions } from './tools/migrate.ts'
+export type { CorsDecision } from './observation/log.ts'
+export type { CorsPolicies } from './fastify/live.ts'
+export { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from './observation/events.ts'
+export type { CorsCensus, CorsCensusOrigin, CorsCensusPolicy } from './observation/census.ts'
+export { suggestCorsPolicy, type SuggestCorsPolicyOptions, type SuggestedCorsPolicy } from './observation/suggest.ts'
+export type { CorsPolicyReportRow, CorsPolicySummary } from './tools/report.ts'
+export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './fastify/options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
 
@@ -40,7 +40,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   const registration = readOptions(options, registry.policies)
   if (checkEarlierRoutes(app, registry)) registry.seeAllRoutes()
   // The census's code is loaded only by the registrations that turn it on.
-  const census = registration.censusSize === null ? null : new (await import('./census.ts')).Census(registration.censusSize)
+  const census = registration.censusSize === null ? null : new (await import('./observation/census.ts')).Census(registration.censusSize)
   const review = registration.review = new Review(registration, registry, census)
   // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
   scope[kRegistration] = registration
@@ -107,10 +107,10 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** This route's CORS policy: a policy, a policy's name, or false. Leave it out for the scope's default. */
-    cors?: import('./options.ts').CorsRouteOption
+    cors?: import('./fastify/options.ts').CorsRouteOption
   }
   interface FastifySchema {
     /** This route's CORS policy, declared beside its other schemas. Same values as `config.cors`. */
-    cors?: import('./options.ts').CorsRouteOption
+    cors?: import('./fastify/options.ts').CorsRouteOption
   }
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { play, type Transport } from './browser/fetch.ts'
-import type { WireResponse } from './browser/check.ts'
-import { sentence } from './browser/messages.ts'
-import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './browser/request.ts'
-import { isHttp } from './browser/redirect.ts'
+import { play, type Transport } from './tools/browser/fetch.ts'
+import type { WireResponse } from './tools/browser/check.ts'
+import { sentence } from './tools/browser/messages.ts'
+import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './tools/browser/request.ts'
+import { isHttp } from './tools/browser/redirect.ts'
 
-export { unsafeHeaderNames } from './browser/request.ts'
+export { unsafeHeaderNames } from './tools/browser/request.ts'
 
 // corsCheck: the browser model of lib/browser/ played against an app with inject, so that an
 // application's own tests can ask "would a browser on this origin be allowed to make this call?"

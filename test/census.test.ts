@@ -5,7 +5,7 @@ import autocannon from 'autocannon'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors, { CorsPolicyError, suggestCorsPolicy, type CorsCensusPolicy, type CorsPluginOptions } from '../lib/index.ts'
-import { Census } from '../lib/census.ts'
+import { Census } from '../lib/observation/census.ts'
 import { APP, EVIL, corsHeaders, preflight, startupError } from './helpers.ts'
 
 // The origin census: which origins call each policy, how often, whether they were allowed and

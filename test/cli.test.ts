@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import cors from '../lib/index.ts'
 import { main } from '../lib/cli.ts'
-import { chromiumMessage, firefoxMessage, fix, sentence } from '../lib/browser/messages.ts'
-import type { Blocked, Failure } from '../lib/browser/fetch.ts'
+import { chromiumMessage, firefoxMessage, fix, sentence } from '../lib/tools/browser/messages.ts'
+import type { Blocked, Failure } from '../lib/tools/browser/fetch.ts'
 import { MISTAKES, startMistakesApi } from './cli-cases.ts'
 
 const PAGE = 'http://localhost:3000'
@@ -338,9 +338,9 @@ t.test('the plugin never loads the browser model or the command; the browser mod
   }
   walk('lib/index.ts')
   t.ok(reached.size > 10, 'the plugin\'s own modules are found')
-  t.same([...reached].filter((file) => file.startsWith('lib/browser/') || file === 'lib/cli.ts' || file === 'lib/testing.ts'), [])
+  t.same([...reached].filter((file) => file.startsWith('lib/tools/browser/') || file === 'lib/cli.ts' || file === 'lib/testing.ts'), [])
   for (const file of ['request', 'differences', 'check', 'redirect', 'fetch', 'messages', 'diagnose', 'network']) {
-    const outside = importsOf(`lib/browser/${file}.ts`).filter((target) => !target.startsWith('./') && !target.startsWith('node:'))
-    t.same(outside, [], `lib/browser/${file}.ts imports only lib/browser/ and node:`)
+    const outside = importsOf(`lib/tools/browser/${file}.ts`).filter((target) => !target.startsWith('./') && !target.startsWith('node:'))
+    t.same(outside, [], `lib/tools/browser/${file}.ts imports only lib/tools/browser/ and node:`)
   }
 })

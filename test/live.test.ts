@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { CorsPolicyError, type CorsPolicy } from '../lib/index.ts'
-import { compiledPolicyCount } from '../lib/compile.ts'
+import { compiledPolicyCount } from '../lib/policy/compile.ts'
 import { APP, EVIL, build, corsHeaders, preflight } from './helpers.ts'
 
 const OTHER = 'https://other.example'

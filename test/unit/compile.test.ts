@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors, { type CorsPluginOptions, type CorsPolicy } from '../../lib/index.ts'
-import { compiledPolicyCount } from '../../lib/compile.ts'
+import { compiledPolicyCount } from '../../lib/policy/compile.ts'
 import { APP } from '../helpers.ts'
 
 // Each distinct policy is compiled once, at startup, however many routes share it (style.md, 4).

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { CorsPolicyError, CorsPolicySchema } from '../../lib/index.ts'
-import type { CorsPolicyProblem } from '../../lib/errors.ts'
-import { MISCONFIG_CHECKS } from '../../lib/misconfig.ts'
-import { checkPolicy } from '../../lib/policy.ts'
+import type { CorsPolicyProblem } from '../../lib/policy/errors.ts'
+import { MISCONFIG_CHECKS } from '../../lib/policy/misconfig.ts'
+import { checkPolicy } from '../../lib/policy/policy.ts'
 import { startupError } from '../helpers.ts'
 
 // The misconfigurations refused at startup (lib/misconfig.ts), each with the attack it prevents, and

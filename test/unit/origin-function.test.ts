@@ -132,7 +132,7 @@ t.test('originTimeout is a whole number of milliseconds from 1 to 60000, for fun
 })
 
 t.test('by default a function has 2000 ms to answer', async (t) => {
-  const { checkPolicy } = await import('../../lib/policy.ts')
+  const { checkPolicy } = await import('../../lib/policy/policy.ts')
   t.equal(checkPolicy({ origins: () => true }, 'policy "p"', [])?.originTimeout, 2000)
   t.equal(checkPolicy({ origins: () => true, originTimeout: 50 }, 'policy "p"', [])?.originTimeout, 50)
 })

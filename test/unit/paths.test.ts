@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import FindMyWay from 'find-my-way'
 import t from 'tap'
-import { PathIndex } from '../../lib/paths.ts'
+import { PathIndex } from '../../lib/fastify/paths.ts'
 import { check } from '../property.ts'
 
 // Which declared URLs are one path: find-my-way decides, and the index must agree with it, or the

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import cors, { CorsPolicyError, type CorsPluginOptions } from '../../lib/index.ts'
-import { checkPolicy } from '../../lib/policy.ts'
-import { parseOriginEntry } from '../../lib/origin.ts'
-import type { CorsPolicyProblem } from '../../lib/errors.ts'
+import { checkPolicy } from '../../lib/policy/policy.ts'
+import { parseOriginEntry } from '../../lib/policy/origin.ts'
+import type { CorsPolicyProblem } from '../../lib/policy/errors.ts'
 import { APP, startupError } from '../helpers.ts'
 
 // Every startup error of one policy (cors-behaviour.md, "Startup errors"): a CorsPolicyError with

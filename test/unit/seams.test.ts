@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors, { CorsPolicyError, CORS_POLICY_INVALID } from '../../lib/index.ts'
-import { parsePrintedRoutes } from '../../lib/earlier-routes.ts'
+import { parsePrintedRoutes } from '../../lib/fastify/earlier-routes.ts'
 import { APP, EVIL, PREFLIGHT_VARY, corsHeaders, logCapture, preflight } from '../helpers.ts'
 
 // Where applications meet the plugin: registration without await, routes the plugin cannot see,

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { CorsRoute } from './registry.ts'
+import type { CorsRoute } from '../fastify/registry.ts'
 
 /** Why the plugin said no. One list, used by every log line (and kept in step with the README by a test). */
 export const CORS_REFUSAL_REASONS = [

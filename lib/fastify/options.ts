@@ -1,8 +1,8 @@
-import type { CompiledPolicy, PolicyCache, PolicySlot } from './compile.ts'
-import { CorsPolicyError, describe, messages, type CorsPolicyProblem } from './errors.ts'
-import { checkPolicy, type CorsPolicy } from './policy.ts'
+import type { CompiledPolicy, PolicyCache, PolicySlot } from '../policy/compile.ts'
+import { CorsPolicyError, describe, messages, type CorsPolicyProblem } from '../policy/errors.ts'
+import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
 import type { CorsRoute } from './registry.ts'
-import type { Review } from './report-only.ts'
+import type { Review } from '../observation/report-only.ts'
 
 /**
  * Policy names an application may narrow to its own, so that a misspelt name is a type error:

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { CompiledPolicy } from './compile.ts'
-import { decisionChannel, publishDecision } from './events.ts'
-import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, ACRM, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, ORIGIN, VARY_PREFLIGHT_WITH_ORIGIN, isToken } from './headers.ts'
-import { logRefusal, type CorsRefusalReason } from './log.ts'
-import type { CorsRegistry, CorsRoute } from './registry.ts'
-import { observePreflight, type SlotWatch } from './report-only.ts'
-import { VaryTokens } from './vary.ts'
+import type { CompiledPolicy } from '../policy/compile.ts'
+import { decisionChannel, publishDecision } from '../observation/events.ts'
+import { ACAC, ACAH, ACAM, ACAO, ACMA, ACRH, ACRM, MAX_ACRH_LENGTH, MAX_ACRH_NAMES, ORIGIN, VARY_PREFLIGHT_WITH_ORIGIN, isToken } from '../policy/headers.ts'
+import { logRefusal, type CorsRefusalReason } from '../observation/log.ts'
+import type { CorsRegistry, CorsRoute } from '../fastify/registry.ts'
+import { observePreflight, type SlotWatch } from '../observation/report-only.ts'
+import { VaryTokens } from '../policy/vary.ts'
 
 // Fetch standard, "CORS-preflight fetch" and "CORS check": what a browser needs to see in the
 // answer to OPTIONS with Origin and Access-Control-Request-Method before it sends the actual request.

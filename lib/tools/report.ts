@@ -1,6 +1,6 @@
-import type { CompiledPolicy } from './compile.ts'
-import type { OriginEntry } from './origin.ts'
-import type { CorsRoute } from './registry.ts'
+import type { CompiledPolicy } from '../policy/compile.ts'
+import type { OriginEntry } from '../policy/origin.ts'
+import type { CorsRoute } from '../fastify/registry.ts'
 
 /** One route's CORS policy, as `app.corsPolicyReport()` and the OpenAPI `x-cors` extension describe it. */
 export interface CorsPolicySummary {

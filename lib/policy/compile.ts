@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { VARY_ORIGIN, VARY_PREFLIGHT, VARY_PREFLIGHT_WITH_ORIGIN } from './headers.ts'
 import { isSerializedOrigin, OriginMatcher } from './origin.ts'
 import { DEFAULT_ORIGIN_TIMEOUT, type CorsOriginFunction, type NormalizedPolicy } from './policy.ts'
-import type { CorsRoute } from './registry.ts'
+import type { CorsRoute } from '../fastify/registry.ts'
 import { VaryTokens } from './vary.ts'
 
 /** What the logs of an origin function name: the route that asked, and the policy as that route names it. */

@@ -1,7 +1,7 @@
 import type { CorsCensusPolicy } from './census.ts'
-import type { CorsPolicyProblem } from './errors.ts'
-import { registrableDomain } from './origin.ts'
-import { checkPolicy, type CorsPolicy } from './policy.ts'
+import type { CorsPolicyProblem } from '../policy/errors.ts'
+import { registrableDomain } from '../policy/origin.ts'
+import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
 
 export interface SuggestCorsPolicyOptions {
   /** Leave out origins seen fewer times than this (default 1): raise it to drop one-off callers and scanners. */

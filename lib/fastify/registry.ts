@@ -1,10 +1,10 @@
 import type FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
-import { PolicyCache, type PolicySlot } from './compile.ts'
-import { CorsPolicyError, messages } from './errors.ts'
+import { PolicyCache, type PolicySlot } from '../policy/compile.ts'
+import { CorsPolicyError, messages } from '../policy/errors.ts'
 import { PathIndex, createRouter } from './paths.ts'
 import { PREFLIGHT_CONSTRAINT } from './routes.ts'
-import type { DerivedSlot } from './schema-headers.ts'
+import type { DerivedSlot } from '../policy/schema-headers.ts'
 
 /** What the plugin knows of one route: where its policy is, or null when CORS is off there. */
 export interface CorsRoute {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { CorsPolicyError, messages } from './errors.ts'
+import { CorsPolicyError, messages } from '../policy/errors.ts'
 import type { CorsRegistry } from './registry.ts'
 
 // Routes that were in the router before a registration loaded: `app.register(cors, …)` without

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
-import { CorsPolicyError, describe, type CorsPolicyProblem } from './errors.ts'
-import { isAnchored } from './misconfig.ts'
-import type { CorsPluginOptions, CorsRouteOption } from './options.ts'
-import type { CorsOriginFunction, CorsPolicy } from './policy.ts'
+import { CorsPolicyError, describe, type CorsPolicyProblem } from '../policy/errors.ts'
+import { isAnchored } from '../policy/misconfig.ts'
+import type { CorsPluginOptions, CorsRouteOption } from '../fastify/options.ts'
+import type { CorsOriginFunction, CorsPolicy } from '../policy/policy.ts'
 
 type OriginValue = boolean | string | RegExp | Array<boolean | string | RegExp>
 type OriginCallback = (err: Error | null, origin: OriginValue) => void

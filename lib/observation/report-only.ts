@@ -1,13 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { Census, PolicyCensus } from './census.ts'
-import type { CompiledPolicy, PolicySlot } from './compile.ts'
+import type { CompiledPolicy, PolicySlot } from '../policy/compile.ts'
 import { decisionChannel, originOf, publishDecision } from './events.ts'
-import { ACRH } from './headers.ts'
+import { ACRH } from '../policy/headers.ts'
 import type { CorsRefusalReason } from './log.ts'
-import type { Registration } from './options.ts'
-import { checkRequestHeaders } from './preflight.ts'
-import type { CorsRegistry, CorsRoute } from './registry.ts'
-import { withSchemaHeaders, type DerivedSlot } from './schema-headers.ts'
+import type { Registration } from '../fastify/options.ts'
+import { checkRequestHeaders } from '../decision/preflight.ts'
+import type { CorsRegistry, CorsRoute } from '../fastify/registry.ts'
+import { withSchemaHeaders, type DerivedSlot } from '../policy/schema-headers.ts'
 
 // Report-only candidates and the origin census: what a slot carries beside its policy. Requests read
 // `slot.watch` once, beside `slot.current`, and do nothing more while it is null (neither is on).
@@ -20,7 +20,7 @@ export interface SlotWatch {
   readonly log: DisagreementLog
 }
 
-declare module './compile.ts' {
+declare module '../policy/compile.ts' {
   interface PolicySlot {
     /** Report-only candidate and census of the slot's policy; null or absent when neither is on. */
     watch?: SlotWatch | null

@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel'
 import type { FastifyRequest } from 'fastify'
 import type { CorsRefusalReason } from './log.ts'
-import type { CorsRoute } from './registry.ts'
+import type { CorsRoute } from '../fastify/registry.ts'
 
 /** The `node:diagnostics_channel` channel on which every CORS decision is published. */
 export const CORS_DECISION_CHANNEL = 'fastify-cors-policy:decision'

@@ -1,10 +1,10 @@
 import type { FastifyReply, onSendHookHandler } from 'fastify'
-import type { CompiledPolicy, PolicySlot } from './compile.ts'
-import { decisionChannel } from './events.ts'
-import { ACAC, ACAO, ACEH } from './headers.ts'
-import { logRefusal, logsRefusals } from './log.ts'
-import type { CorsRoute } from './registry.ts'
-import { observeActual } from './report-only.ts'
+import type { CompiledPolicy, PolicySlot } from '../policy/compile.ts'
+import { decisionChannel } from '../observation/events.ts'
+import { ACAC, ACAO, ACEH } from '../policy/headers.ts'
+import { logRefusal, logsRefusals } from '../observation/log.ts'
+import type { CorsRoute } from '../fastify/registry.ts'
+import { observeActual } from '../observation/report-only.ts'
 
 // Fetch standard, "CORS protocol" / "HTTP responses": headers on the response to an actual request.
 // They go on in onSend, so thrown errors, validation failures, early replies from other hooks and

@@ -1,11 +1,11 @@
-import type { CompiledPolicy, PolicySlot } from './compile.ts'
-import type { CorsCensus } from './census.ts'
-import { CorsPolicyError, messages, type CorsPolicyProblem } from './errors.ts'
+import type { CompiledPolicy, PolicySlot } from '../policy/compile.ts'
+import type { CorsCensus } from '../observation/census.ts'
+import { CorsPolicyError, messages, type CorsPolicyProblem } from '../policy/errors.ts'
 import { candidateLabel, type Registration } from './options.ts'
-import { checkPolicy, type CorsPolicy } from './policy.ts'
+import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
 import type { CorsRegistry } from './registry.ts'
-import type { Review } from './report-only.ts'
-import { withSchemaHeaders } from './schema-headers.ts'
+import type { Review } from '../observation/report-only.ts'
+import { withSchemaHeaders } from '../policy/schema-headers.ts'
 
 /** `app.corsPolicies`: the named policies of the registration that governs a scope, replaceable while the app runs. */
 export interface CorsPolicies {

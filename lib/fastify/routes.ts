@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler } from 'fastify'
-import { actualHook } from './actual.ts'
-import type { PolicySlot } from './compile.ts'
-import { CorsPolicyError } from './errors.ts'
-import { ACRM, ALLOW, ORIGIN } from './headers.ts'
+import { actualHook } from '../decision/actual.ts'
+import type { PolicySlot } from '../policy/compile.ts'
+import { CorsPolicyError } from '../policy/errors.ts'
+import { ACRM, ALLOW, ORIGIN } from '../policy/headers.ts'
 import { resolveRoutePolicy, type Registration } from './options.ts'
 import type { CorsPath, CorsRegistry, CorsRoute } from './registry.ts'
-import { summarize } from './report.ts'
-import { schemaHeaderNames, withSchemaHeaders, type DerivedSlot, type SchemaHeaderNames } from './schema-headers.ts'
+import { summarize } from '../tools/report.ts'
+import { schemaHeaderNames, withSchemaHeaders, type DerivedSlot, type SchemaHeaderNames } from '../policy/schema-headers.ts'
 
 const kGenerated = Symbol('fastify-cors-policy.generated')
 
