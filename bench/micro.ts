@@ -10,14 +10,14 @@ import { pathToFileURL } from 'node:url'
 import { CompiledPolicy } from '../lib/policy/compile.ts'
 import { OriginMatcher, parseOriginEntry, type OriginEntry } from '../lib/policy/origin.ts'
 import { checkPolicy } from '../lib/policy/policy.ts'
-import { checkRequestHeaders } from '../lib/decision/preflight.ts'
+import { deciderOf } from '../lib/decision/decider.ts'
 import type { CorsPolicyProblem } from '../lib/policy/errors.ts'
 import { median } from './stats.ts'
 
 export const MICRO_SIZES = [1, 100, 10_000] as const
 
 export interface MicroRow {
-  readonly subject: 'OriginMatcher.matches' | 'checkRequestHeaders'
+  readonly subject: 'OriginMatcher.matches' | 'Decider.requestHeaders'
   readonly case: string
   /** Median ns per call, by list size, in the order of MICRO_SIZES. */
   readonly ns: readonly number[]
@@ -80,11 +80,12 @@ function timeMatcher (matcher: OriginMatcher, inputs: readonly string[]): { ns: 
 }
 
 function timeHeaders (policy: CompiledPolicy, inputs: readonly string[]): { ns: bigint, sink: number } {
+  const decider = deciderOf(policy)
   let sink = 0
   const start = process.hrtime.bigint()
   for (let i = 0; i < inputs.length; i++) {
-    const result = checkRequestHeaders(inputs[i], policy)
-    if (typeof result === 'string') sink += result.length
+    const decision = decider.requestHeaders(inputs[i])
+    if (decision.allowed) sink += (decision.allowHeaders ?? '').length
   }
   return { ns: process.hrtime.bigint() - start, sink }
 }
@@ -109,7 +110,7 @@ export function runMicro (iterations = 1_000_000, repeats = 5): MicroResults {
     time: (size, inputs) => timeMatcher(matchers.get(size as typeof MICRO_SIZES[number]) as OriginMatcher, inputs),
   })
   const headersCase = (name: string, value: string, expected: number): Case => ({
-    subject: 'checkRequestHeaders',
+    subject: 'Decider.requestHeaders',
     name,
     input: () => value,
     expected,

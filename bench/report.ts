@@ -235,7 +235,7 @@ export function renderMarkdown (results: BenchResults): string {
   if (results.micro !== null) {
     parts.push('', '## Micro-benchmark: ns per call', '',
       `Median of ${results.micro.repeats} measurements of ${int(results.micro.iterations)} calls; lists of N exact origins and N/10 subdomain patterns ` +
-      '(for `checkRequestHeaders`, a policy with as many allowed header names).', '',
+      '(for `Decider.requestHeaders`, a policy with as many allowed header names).', '',
       renderMicro(results.micro, 'markdown'))
   }
   if (results.coldStart !== null) {

@@ -1,28 +1,29 @@
 import { createRequire } from 'node:module'
 import type fastifyPlugin from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { readOptions, type CorsPluginOptions, type Registration } from './fastify/options.ts'
-import { governRoute, isGeneratedRoute } from './fastify/routes.ts'
-import { registryOf } from './fastify/registry.ts'
-import { checkEarlierRoutes } from './fastify/earlier-routes.ts'
 import { ACRM, ORIGIN } from './policy/headers.ts'
-import { answerPreflight } from './decision/preflight.ts'
-import { actualHook } from './decision/actual.ts'
 import { CorsPolicyError, messages } from './policy/errors.ts'
+import { actualHook } from './fastify/actual-hook.ts'
+import { checkEarlierRoutes } from './fastify/earlier-routes.ts'
 import { livePolicies, type CorsPolicies } from './fastify/live.ts'
+import { readOptions, type CorsPluginOptions, type Registration } from './fastify/options.ts'
+import { answerPreflight } from './fastify/preflight-hook.ts'
+import { registryOf } from './fastify/registry.ts'
+import { governRoute, isGeneratedRoute } from './fastify/routes.ts'
+import { Watches } from './fastify/watches.ts'
 import { formatReport, reportRows, type CorsPolicyReportRow } from './tools/report.ts'
-import { Review } from './observation/report-only.ts'
 
 export { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsOriginFunction } from './policy/policy.ts'
 export { CorsPolicyError, CORS_POLICY_INVALID, type CorsPolicyProblem } from './policy/errors.ts'
-export { CORS_REFUSAL_REASONS, type CorsRefusalReason } from './observation/log.ts'
+export { CORS_REFUSAL_REASONS, type CorsRefusalReason } from './decision/decision.ts'
 export { fromFastifyCors, fromFastifyCorsRoute, type FastifyCorsOptions, type FromFastifyCorsOptions } from './tools/migrate.ts'
 export type { CorsDecision } from './observation/log.ts'
 export type { CorsPolicies } from './fastify/live.ts'
 export { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from './observation/events.ts'
 export type { CorsCensus, CorsCensusOrigin, CorsCensusPolicy } from './observation/census.ts'
 export { suggestCorsPolicy, type SuggestCorsPolicyOptions, type SuggestedCorsPolicy } from './observation/suggest.ts'
-export type { CorsPolicyReportRow, CorsPolicySummary } from './tools/report.ts'
+export type { CorsPolicyReportRow } from './tools/report.ts'
+export type { CorsPolicySummary } from './fastify/summary.ts'
 export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './fastify/options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
@@ -41,7 +42,8 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   if (checkEarlierRoutes(app, registry)) registry.seeAllRoutes()
   // The census's code is loaded only by the registrations that turn it on.
   const census = registration.censusSize === null ? null : new (await import('./observation/census.ts')).Census(registration.censusSize)
-  const review = registration.review = new Review(registration, registry, census)
+  const watches = new Watches(registration, registry, census)
+  registration.watcher = watches
   // Child scopes inherit this through the prototype chain: the nearest registration governs a route.
   scope[kRegistration] = registration
 
@@ -67,7 +69,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
 
   // Fastify refuses a decorator declared twice in one scope only: a child that registers the plugin
   // again gets its own, over its parent's.
-  app.decorate('corsPolicies', livePolicies(registration, registry, review))
+  app.decorate('corsPolicies', livePolicies(registration, registry, watches))
   app.decorate('corsPolicyReport', () => reportRows(registry.routes))
   app.decorate('printCorsPolicies', () => {
     const table = formatReport(reportRows(registry.routes))

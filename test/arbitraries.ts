@@ -185,3 +185,39 @@ export function originsFor (policy: ModelPolicy): fc.Arbitrary<string> {
     { weight: 1, arbitrary: nearMiss(nearMiss(valid)) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) })
 }
+
+/** Request header names policies list, for Access-Control-Request-Headers values. */
+export const REQUEST_HEADER_NAMES: readonly string[] = ['x-a', 'x-b', 'X-Request-Id', 'content-type', 'authorization', 'x-api-key', 'accept-version']
+const headerName = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...REQUEST_HEADER_NAMES) },
+  { weight: 2, arbitrary: fc.mixedCase(fc.constantFrom(...REQUEST_HEADER_NAMES)) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('*', 'x-a;b', 'x a', '"x"', 'x(a)', 'x@a', 'x/a', 'x\0a', 'x\ra', 'é', 'x\u0100', 'x{a}', 'x=a', '\x7f') },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 6 }) })
+const ows = fc.constantFrom('', '', '', ' ', '  ', '\t', ' \t', '\n', '\v', '\u00a0')
+const item = fc.tuple(ows, headerName, ows).map((parts) => parts.join(''))
+const list = fc.array(fc.oneof({ weight: 8, arbitrary: item }, { weight: 1, arbitrary: ows }), { maxLength: 8 }).map((items) => items.join(','))
+
+/** Values at the limits: 100 or 101 names, 8192 or 8193 characters. */
+const atLimits = fc.tuple(fc.constantFrom(99, 100, 101), fc.constantFrom('x-a', 'X-B', 'content-type'), fc.constantFrom(null, 8191, 8192, 8193))
+  .map(([count, n, length]) => {
+    const value = Array.from({ length: count }, () => n).join(',')
+    return length === null || value.length >= length ? value : value + ' '.repeat(length - value.length)
+  })
+
+/** Access-Control-Request-Headers values as clients send them, hostile ones included; undefined for none, an array for a repeated header. */
+export const acrh = fc.oneof(
+  { weight: 8, arbitrary: list },
+  { weight: 1, arbitrary: atLimits },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, '', ',', ' , ,', ['x-a', 'x-b'], ['x-a']) })
+
+/** Access-Control-Request-Method values: the routes' `methods`, others, their case changed, and malformed ones. */
+export function acrmFor (methods: readonly string[]): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...methods, 'OPTIONS', 'POST', 'CONNECT') },
+    { weight: 2, arbitrary: fc.mixedCase(fc.constantFrom(...methods)) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,10}$/) },
+    { weight: 2, arbitrary: fc.constantFrom('', ' GET', 'GET ', '\tPUT', 'GET, PUT', 'GET,PUT', 'GE T', 'PUT\r\n', 'PÜT', 'PUT\0', 'get', 'patch') },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) })
+}

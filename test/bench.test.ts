@@ -47,8 +47,8 @@ t.test('every scenario runs, each contender serves its requests without an error
     ['OriginMatcher.matches', 3, true],
     ['OriginMatcher.matches', 3, true],
     ['OriginMatcher.matches', 3, true],
-    ['checkRequestHeaders', 3, true],
-    ['checkRequestHeaders', 3, true],
+    ['Decider.requestHeaders', 3, true],
+    ['Decider.requestHeaders', 3, true],
   ], 'micro-benchmark: each case for the three list sizes')
 
   const cold = results.coldStart

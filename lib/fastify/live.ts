@@ -1,11 +1,12 @@
-import type { CompiledPolicy, PolicySlot } from '../policy/compile.ts'
-import type { CorsCensus } from '../observation/census.ts'
+import { deciderOf, type Decider } from '../decision/decider.ts'
 import { CorsPolicyError, messages, type CorsPolicyProblem } from '../policy/errors.ts'
-import { candidateLabel, type Registration } from './options.ts'
 import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
-import type { CorsRegistry } from './registry.ts'
-import type { Review } from '../observation/report-only.ts'
 import { withSchemaHeaders } from '../policy/schema-headers.ts'
+import type { CorsCensus } from '../observation/census.ts'
+import { candidateLabel, type Registration } from './options.ts'
+import type { CorsRegistry } from './registry.ts'
+import type { PolicySlot } from './slot.ts'
+import type { Watches } from './watches.ts'
 
 /** `app.corsPolicies`: the named policies of the registration that governs a scope, replaceable while the app runs. */
 export interface CorsPolicies {
@@ -37,7 +38,7 @@ export interface CorsPolicies {
   census: () => CorsCensus | null
 }
 
-export function livePolicies (registration: Registration, registry: CorsRegistry, review: Review): CorsPolicies {
+export function livePolicies (registration: Registration, registry: CorsRegistry, watches: Watches): CorsPolicies {
   const slotOf = (name: string, where: string): PolicySlot => {
     const slot = registration.named.get(name)
     if (slot === undefined) {
@@ -45,16 +46,16 @@ export function livePolicies (registration: Registration, registry: CorsRegistry
     }
     return slot
   }
-  const check = (policy: CorsPolicy, label: string): CompiledPolicy => {
+  const check = (policy: CorsPolicy, label: string): Decider => {
     const problems: CorsPolicyProblem[] = []
     const checked = checkPolicy(policy, label, problems)
     if (checked === null) throw new CorsPolicyError(problems)
     // A fresh key object: the caller may have changed the very object it registered at startup.
-    return registry.policies.compile({}, checked, label)
+    return deciderOf(registry.policies.compile({}, checked, label))
   }
-  const enforce = (slot: PolicySlot, compiled: CompiledPolicy): void => {
-    slot.current = compiled
-    for (const derived of registry.derivedSlots(slot)) derived.current = withSchemaHeaders(compiled, derived.names, registry.policies)
+  const enforce = (slot: PolicySlot, decider: Decider): void => {
+    slot.current = decider
+    for (const derived of registry.derivedSlots(slot)) derived.current = deciderOf(withSchemaHeaders(decider.policy, derived.names, registry.policies))
   }
   return {
     names: () => [...registration.named.keys()],
@@ -64,23 +65,23 @@ export function livePolicies (registration: Registration, registry: CorsRegistry
     },
     tryCandidate (name, policy) {
       slotOf(name, 'corsPolicies.tryCandidate')
-      review.setCandidate(name, check(policy, candidateLabel(name)))
+      watches.setCandidate(name, check(policy, candidateLabel(name)))
     },
     clearCandidate (name) {
       slotOf(name, 'corsPolicies.clearCandidate')
-      review.setCandidate(name, null)
+      watches.setCandidate(name, null)
     },
-    candidates: () => [...registration.named.keys()].filter((name) => review.candidate(name) !== null),
+    candidates: () => [...registration.named.keys()].filter((name) => watches.candidate(name) !== null),
     promote (name) {
       const where = 'corsPolicies.promote'
       const slot = slotOf(name, where)
-      const candidate = review.candidate(name)
+      const candidate = watches.candidate(name)
       if (candidate === null) {
         throw new CorsPolicyError([{ where, path: '', message: `policy ${JSON.stringify(name)} has no report-only candidate to promote; attach one with tryCandidate or the reportOnly option` }])
       }
       enforce(slot, candidate)
-      review.setCandidate(name, null)
+      watches.setCandidate(name, null)
     },
-    census: () => review.census?.report() ?? null,
+    census: () => watches.census?.report() ?? null,
   }
 }

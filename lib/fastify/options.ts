@@ -1,8 +1,9 @@
-import type { CompiledPolicy, PolicyCache, PolicySlot } from '../policy/compile.ts'
+import { deciderOf, type Decider } from '../decision/decider.ts'
+import type { PolicyCache } from '../policy/compile.ts'
 import { CorsPolicyError, describe, messages, type CorsPolicyProblem } from '../policy/errors.ts'
 import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
 import type { CorsRoute } from './registry.ts'
-import type { Review } from '../observation/report-only.ts'
+import type { PolicySlot, SlotWatcher } from './slot.ts'
 
 /**
  * Policy names an application may narrow to its own, so that a misspelt name is a type error:
@@ -54,11 +55,11 @@ export interface Registration {
   readonly defaultName: string | null
   readonly openapiExtension: boolean
   /** The `reportOnly` candidates, compiled, by policy name. */
-  readonly candidates: ReadonlyMap<string, CompiledPolicy>
+  readonly candidates: ReadonlyMap<string, Decider>
   /** The census's size, or null when it is off. */
   readonly censusSize: number | null
-  /** Candidates and census at run time; set once the plugin has loaded what they need. */
-  review: Review | null
+  /** What watches the slots at run time (candidates, census); set once the plugin has loaded what it needs. */
+  watcher: SlotWatcher | null
 }
 
 const OPTION_KEYS = new Set(['default', 'policies', 'openapiExtension', 'reportOnly', 'census'])
@@ -84,7 +85,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
       declaredNames.add(name)
       const label = `policy ${JSON.stringify(name)}`
       const policy = checkPolicy(value, label, problems)
-      if (policy !== null) named.set(name, { current: cache.compile(value as object, policy, label), watch: null })
+      if (policy !== null) named.set(name, { current: deciderOf(cache.compile(value as object, policy, label)), watch: null })
     }
   }
 
@@ -103,7 +104,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   } else if (declared !== undefined && declared !== false) {
     const label = 'default policy'
     const policy = checkPolicy(declared, label, problems)
-    if (policy !== null) defaultRoute = notFoundRoute({ current: cache.compile(declared as object, policy, label), watch: null }, null, label)
+    if (policy !== null) defaultRoute = notFoundRoute({ current: deciderOf(cache.compile(declared as object, policy, label)), watch: null }, null, label)
   }
   const openapiExtension = record.openapiExtension ?? false
   if (typeof openapiExtension !== 'boolean') {
@@ -112,7 +113,7 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   const candidates = readCandidates(record.reportOnly, named, declaredNames, cache, problems)
   const censusSize = readCensus(record.census, problems)
   if (problems.length > 0) throw new CorsPolicyError(problems)
-  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true, candidates, censusSize, review: null }
+  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true, candidates, censusSize, watcher: null }
 }
 
 /** The label of a named policy's report-only candidate, in errors and logs. */
@@ -122,9 +123,9 @@ export function candidateLabel (name: string): string {
 
 function readCandidates (
   value: unknown, named: ReadonlyMap<string, PolicySlot>, declaredNames: ReadonlySet<string>, cache: PolicyCache, problems: CorsPolicyProblem[]
-): Map<string, CompiledPolicy> {
+): Map<string, Decider> {
   const where = 'plugin options'
-  const candidates = new Map<string, CompiledPolicy>()
+  const candidates = new Map<string, Decider>()
   if (value === undefined) return candidates
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problems.push({ where, path: '/reportOnly', message: `is ${describe(value)}; reportOnly is an object of policy name: candidate policy` })
@@ -137,7 +138,7 @@ function readCandidates (
     }
     const label = candidateLabel(name)
     const policy = checkPolicy(candidate, label, problems)
-    if (policy !== null) candidates.set(name, cache.compile(candidate as object, policy, label))
+    if (policy !== null) candidates.set(name, deciderOf(cache.compile(candidate as object, policy, label)))
   }
   return candidates
 }
@@ -160,7 +161,7 @@ function readCensus (value: unknown, problems: CorsPolicyProblem[]): number | nu
 }
 
 function notFoundRoute (slot: PolicySlot, policyName: string | null, policyLabel: string): CorsRoute & { readonly slot: PolicySlot } {
-  return { label: 'not found', methods: [], url: '', slot, policyName, policyLabel }
+  return { label: 'not found', methods: [], url: '', slot, policyName, policyLabel, governed: true }
 }
 
 /**
@@ -193,7 +194,7 @@ export function resolveRoutePolicy (
   const policy = checkPolicy(value, where, problems)
   if (policy === null) throw new CorsPolicyError(problems)
   const label = `inline policy of route ${where.replace(/^route /, '')}`
-  const slot: PolicySlot = { current: cache.compile(value, policy, label), watch: null }
-  registration.review?.watchInline(slot, label)
+  const slot: PolicySlot = { current: deciderOf(cache.compile(value, policy, label)), watch: null }
+  registration.watcher?.watchInline(slot, label)
   return { slot, name: null }
 }

@@ -1,25 +1,20 @@
 import type FindMyWay from 'find-my-way'
 import type { FastifyInstance } from 'fastify'
-import { PolicyCache, type PolicySlot } from '../policy/compile.ts'
+import { PolicyCache } from '../policy/compile.ts'
 import { CorsPolicyError, messages } from '../policy/errors.ts'
+import type { ObservedRoute } from '../observation/log.ts'
 import { PathIndex, createRouter } from './paths.ts'
-import { PREFLIGHT_CONSTRAINT } from './routes.ts'
-import type { DerivedSlot } from '../policy/schema-headers.ts'
+import { PREFLIGHT_CONSTRAINT } from './preflight-constraint.ts'
+import type { DerivedSlot, PolicySlot } from './slot.ts'
 
-/** What the plugin knows of one route: where its policy is, or null when CORS is off there. */
-export interface CorsRoute {
-  /** `PUT /me`, for logs. */
-  readonly label: string
+/**
+ * What the plugin knows of one route: where its policy is, or null when CORS is off there. Its
+ * `policyLabel` is kept per route: equal policies share one compiled policy, which carries the label of the first.
+ */
+export interface CorsRoute extends ObservedRoute {
   readonly methods: readonly string[]
   readonly url: string
   readonly slot: PolicySlot | null
-  /** The policy's name when the route named one (or took a named default); null for inline policies. */
-  readonly policyName: string | null
-  /**
-   * How logs name the policy: `policy "partners"`, `default policy`, `inline policy of route PUT /me`.
-   * Kept per route: equal policies share one compiled policy, which carries the label of the first.
-   */
-  readonly policyLabel: string | null
 }
 
 /** One path (as routes declare it), with every method registered on it. */
@@ -206,7 +201,7 @@ function sameParams (a: Record<string, string | undefined>, b: Record<string, st
 /** The target of a preflight whose route the plugin does not govern. */
 function notGoverned (method: string, url: string): CorsRoute {
   const path = url.split('?', 1)[0] as string
-  return { label: `${method} ${path} (a route fastify-cors-policy does not govern)`, methods: [method], url: path, slot: null, policyName: null, policyLabel: null }
+  return { label: `${method} ${path} (a route fastify-cors-policy does not govern)`, methods: [method], url: path, slot: null, policyName: null, policyLabel: null, governed: false }
 }
 
 const registries = new WeakMap<object, CorsRegistry>()

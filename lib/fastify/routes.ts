@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler } from 'fastify'
-import { actualHook } from '../decision/actual.ts'
-import type { PolicySlot } from '../policy/compile.ts'
+import { deciderOf } from '../decision/decider.ts'
 import { CorsPolicyError } from '../policy/errors.ts'
-import { ACRM, ALLOW, ORIGIN } from '../policy/headers.ts'
+import { ALLOW } from '../policy/headers.ts'
+import { schemaHeaderNames, withSchemaHeaders, type SchemaHeaderNames } from '../policy/schema-headers.ts'
+import { actualHook } from './actual-hook.ts'
 import { resolveRoutePolicy, type Registration } from './options.ts'
+import { PREFLIGHT_CONSTRAINT, addPreflightStrategy } from './preflight-constraint.ts'
 import type { CorsPath, CorsRegistry, CorsRoute } from './registry.ts'
-import { summarize } from '../tools/report.ts'
-import { schemaHeaderNames, withSchemaHeaders, type DerivedSlot, type SchemaHeaderNames } from '../policy/schema-headers.ts'
+import type { DerivedSlot, PolicySlot } from './slot.ts'
+import { summarize } from './summary.ts'
 
 const kGenerated = Symbol('fastify-cors-policy.generated')
 
@@ -14,8 +16,6 @@ const kGenerated = Symbol('fastify-cors-policy.generated')
 const GENERATED_CONFIG = Object.freeze({ [kGenerated]: true })
 const NO_CONSTRAINTS = Object.freeze({})
 
-/** Route constraint that lets the generated OPTIONS route live beside an application's own OPTIONS route. */
-export const PREFLIGHT_CONSTRAINT = 'fastifyCorsPolicyPreflight'
 const PREFLIGHT_ONLY = Object.freeze({ [PREFLIGHT_CONSTRAINT]: 'preflight' })
 
 type DeclaredRoute = RouteOptions & { url: string, prefix: string, routePath: string }
@@ -43,7 +43,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     const { cors: _cors, ...rest } = schema
     route.schema = rest
   }
-  if (slot !== null && slot.current.source.headersFromSchema) {
+  if (slot !== null && slot.current.policy.source.headersFromSchema) {
     slot = deriveSlot(slot, schemaHeaderNames(route.schema as Record<string, unknown> | undefined, `route ${label}`), registry, registration)
   }
 
@@ -52,7 +52,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   const policyLabel = slot === null
     ? null
     : name !== null ? `policy ${JSON.stringify(name)}` : inline ? `inline policy of route ${label}` : 'default policy'
-  const entry: CorsRoute = { label, methods, url: route.url, slot, policyName: name, policyLabel }
+  const entry: CorsRoute = { label, methods, url: route.url, slot, policyName: name, policyLabel, governed: true }
   registry.routes.push(entry)
   if (registration.openapiExtension && slot !== null) {
     route.schema = { ...route.schema, 'x-cors': summarize(entry) } as object
@@ -80,10 +80,10 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
 
 /** A route's own slot for a policy with headersFromSchema, kept in step with the slot it derives from. */
 function deriveSlot (base: PolicySlot, names: SchemaHeaderNames, registry: CorsRegistry, registration: Registration): DerivedSlot {
-  const derived: DerivedSlot = { current: withSchemaHeaders(base.current, names, registry.policies), names }
+  const derived: DerivedSlot = { current: deciderOf(withSchemaHeaders(base.current.policy, names, registry.policies)), watch: null, names }
   registry.derivedSlots(base).push(derived)
   // A report-only candidate or a census on the base watches the route too.
-  registration.review?.deriveWatch(base, derived)
+  registration.watcher?.deriveWatch(base, derived)
   return derived
 }
 
@@ -165,23 +165,4 @@ function allowHeader (methods: ReadonlySet<string>): string {
   if (all.has('GET')) all.add('HEAD')
   all.add('OPTIONS')
   return [...all].sort().join(', ')
-}
-
-function addPreflightStrategy (scope: FastifyInstance): void {
-  if (scope.hasConstraintStrategy(PREFLIGHT_CONSTRAINT)) return
-  scope.addConstraintStrategy({
-    name: PREFLIGHT_CONSTRAINT,
-    mustMatchWhenDerived: false,
-    storage () {
-      const stores = new Map<unknown, unknown>()
-      return {
-        get: (value: unknown) => stores.get(value) ?? null,
-        set: (value: unknown, store: unknown) => { stores.set(value, store) },
-      }
-    },
-    deriveConstraint (req: { method?: string, headers: Record<string, unknown> }) {
-      if (req.method !== 'OPTIONS') return undefined
-      return req.headers[ORIGIN] !== undefined && req.headers[ACRM] !== undefined ? 'preflight' : 'plain'
-    },
-  } as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0])
 }

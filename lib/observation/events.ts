@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel'
 import type { FastifyRequest } from 'fastify'
-import type { CorsRefusalReason } from './log.ts'
-import type { CorsRoute } from '../fastify/registry.ts'
+import type { CorsRefusalReason, Decision } from '../decision/decision.ts'
+import type { ObservedRoute } from './log.ts'
 
 /** The `node:diagnostics_channel` channel on which every CORS decision is published. */
 export const CORS_DECISION_CHANNEL = 'fastify-cors-policy:decision'
@@ -33,21 +33,15 @@ export interface CorsDecisionEvent {
 export const decisionChannel = channel(CORS_DECISION_CHANNEL)
 
 /** Publishes a decision; callers check `decisionChannel.hasSubscribers` first. */
-export function publishDecision (
-  request: FastifyRequest,
-  route: CorsRoute | null,
-  origin: unknown,
-  preflight: boolean,
-  reason: CorsRefusalReason | null,
-  reportOnly: boolean
-): void {
+export function publishDecision (request: FastifyRequest, route: ObservedRoute | null, origin: unknown, decision: Decision, reportOnly: boolean): void {
   const event: CorsDecisionEvent = {
-    route: routeName(route),
+    // Taken from the routes declared, never from the request (a route no registration governs has the request's path).
+    route: route !== null && route.governed ? route.label : null,
     url: request.url,
     origin: originOf(origin),
-    preflight,
-    allowed: reason === null,
-    reason,
+    preflight: decision.preflight,
+    allowed: decision.allowed,
+    reason: decision.reason,
     policy: route?.policyName ?? null,
     reportOnly,
   }
@@ -57,12 +51,4 @@ export function publishDecision (
 /** The Origin header as one string: Node joins a repeated header, `inject` may hand over an array. */
 export function originOf (origin: unknown): string {
   return Array.isArray(origin) ? origin.join(', ') : String(origin)
-}
-
-/** A route's name for events and metrics: taken from the routes declared, never from the request. */
-function routeName (route: CorsRoute | null): string | null {
-  if (route === null) return null
-  // A preflight aimed at a route no registration governs: its label carries the request's path.
-  if (route.slot === null && route.label !== `${route.methods.join(',')} ${route.url}`) return null
-  return route.label
 }

@@ -1,19 +1,17 @@
 import type { FastifyRequest } from 'fastify'
-import type { CorsRoute } from '../fastify/registry.ts'
+import type { CorsRefusalReason, Decision } from '../decision/decision.ts'
 
-/** Why the plugin said no. One list, used by every log line (and kept in step with the README by a test). */
-export const CORS_REFUSAL_REASONS = [
-  'origin_not_allowed',
-  'method_not_allowed',
-  'header_not_allowed',
-  'no_cors_route_for_method',
-  'route_not_cors_enabled',
-  'malformed_request',
-  'origin_function_failed',
-  'origin_function_timeout',
-] as const
-
-export type CorsRefusalReason = typeof CORS_REFUSAL_REASONS[number]
+/** How observation names the route that decided: its own interface, which the plugin's routes fill. */
+export interface ObservedRoute {
+  /** `PUT /me`, `not found`. */
+  readonly label: string
+  /** The policy's name when the route named one (or took a named default); null for inline policies. */
+  readonly policyName: string | null
+  /** How logs name the policy: `policy "partners"`, `default policy`, `inline policy of route PUT /me`; null without one. */
+  readonly policyLabel: string | null
+  /** False for the target of a preflight aimed at a route no registration governs: its label holds the request's path. */
+  readonly governed: boolean
+}
 
 /** A decision of the plugin, as its log lines carry it: nothing downstream parses log text. */
 export interface CorsDecision {
@@ -45,29 +43,48 @@ export function logsRefusals (request: FastifyRequest): boolean {
 }
 
 /**
- * Every refusal goes to the request's logger at debug, with what was refused and which policy and
- * route decided, so a developer can see why a browser said no.
+ * Logs a refusal at debug on the request's logger, with what was refused and which policy and route
+ * decided, so a developer can see why a browser said no. `method` is the request's method, or the
+ * preflight's Access-Control-Request-Method; `hint` ends the sentence where the caller knows more.
  */
-export function logRefusal (
-  request: FastifyRequest,
-  reason: CorsRefusalReason,
-  route: CorsRoute | null,
-  message: string,
-  subject: { method?: string, header?: string } = {}
-): void {
+export function logRefusal (request: FastifyRequest, decision: Decision, route: ObservedRoute | null, method: string, hint = ''): void {
+  const reason = decision.reason as CorsRefusalReason
   if (!logsRefusals(request)) return
   const origin = request.headers.origin
-  const decision: CorsDecision = {
+  const namesMethod = reason === 'method_not_allowed' || reason === 'no_cors_route_for_method' || reason === 'route_not_cors_enabled'
+  const logged: CorsDecision = {
     allowed: false,
     reason,
     detail: {
-      message,
+      message: refusalMessage(decision, reason, request, route, method) + hint,
       origin: typeof origin === 'string' ? origin : null,
-      method: subject.method ?? null,
-      header: subject.header ?? null,
+      method: namesMethod ? method : null,
+      header: decision.header,
       route: route?.label ?? null,
       policy: route?.policyLabel ?? null,
     },
   }
-  request.log.debug({ cors: decision }, `CORS refused: ${message}`)
+  request.log.debug({ cors: logged }, `CORS refused: ${logged.detail.message}`)
+}
+
+function refusalMessage (decision: Decision, reason: CorsRefusalReason, request: FastifyRequest, route: ObservedRoute | null, method: string): string {
+  switch (reason) {
+    case 'origin_not_allowed': return `the origin ${JSON.stringify(request.headers.origin)} is not allowed`
+    case 'method_not_allowed': return `the method ${method} is not in the policy's methods`
+    case 'no_cors_route_for_method': return `no route answers ${method} ${request.url}`
+    case 'route_not_cors_enabled': return `the route ${(route as ObservedRoute).label} is not CORS-enabled`
+    default: return decision.detail as string
+  }
+}
+
+/** An origins function threw or rejected: logged at error, naming the route that asked and its policy. */
+export function logOriginFunctionFailure (request: FastifyRequest, route: ObservedRoute, origin: string, err: unknown): void {
+  request.log.error({ err, cors: { reason: 'origin_function_failed', origin, route: route.label, policy: route.policyLabel } },
+    `CORS origin function failed for ${route.label}; the origin is treated as not allowed`)
+}
+
+/** An origins function did not answer within its policy's originTimeout: logged at error. */
+export function logOriginFunctionTimeout (request: FastifyRequest, route: ObservedRoute, origin: string, timeout: number): void {
+  request.log.error({ cors: { reason: 'origin_function_timeout', origin, route: route.label, policy: route.policyLabel, timeout } },
+    `CORS origin function did not answer within ${timeout} ms (originTimeout) for ${route.label}; the origin is treated as not allowed`)
 }

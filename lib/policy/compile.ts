@@ -1,12 +1,5 @@
-import type { FastifyRequest } from 'fastify'
-import { VARY_ORIGIN, VARY_PREFLIGHT, VARY_PREFLIGHT_WITH_ORIGIN } from './headers.ts'
 import { isSerializedOrigin, OriginMatcher } from './origin.ts'
-import { DEFAULT_ORIGIN_TIMEOUT, type CorsOriginFunction, type NormalizedPolicy } from './policy.ts'
-import type { CorsRoute } from '../fastify/registry.ts'
-import { VaryTokens } from './vary.ts'
-
-/** What the logs of an origin function name: the route that asked, and the policy as that route names it. */
-export type AskingRoute = Pick<CorsRoute, 'label' | 'policyLabel'>
+import type { CorsOriginFunction, NormalizedPolicy } from './policy.ts'
 
 /**
  * A policy turned into what requests need: an origin matcher and header values joined once.
@@ -22,14 +15,12 @@ export class CompiledPolicy {
   readonly anyHeader: boolean
   readonly exposeHeaders: string | null
   readonly maxAge: string | null
-  /** `Vary` on actual responses of an origin-dependent policy: `Origin` (a public policy adds none, rule 4). */
-  readonly varyActual: VaryTokens
-  readonly varyPreflight: VaryTokens
+  /** The policy's origins function, asked where listed origins would be looked up; null for a list or `'*'`. */
+  readonly originFunction: CorsOriginFunction | null
+  /** Milliseconds the origins function may take to answer (style.md, 15); 0 without one. */
+  readonly originTimeout: number
   readonly source: NormalizedPolicy
   readonly #matcher: OriginMatcher | null
-  readonly #originFunction: CorsOriginFunction | null
-  /** Milliseconds the origin function may take to answer (style.md, 15). */
-  readonly #originTimeout: number
 
   constructor (policy: NormalizedPolicy, label: string) {
     compileCount++
@@ -38,16 +29,14 @@ export class CompiledPolicy {
     this.source = policy
     this.isPublic = origins === '*'
     this.credentials = policy.credentials
-    this.#originFunction = typeof origins === 'function' ? origins : null
-    this.#originTimeout = policy.originTimeout ?? DEFAULT_ORIGIN_TIMEOUT
+    this.originFunction = typeof origins === 'function' ? origins : null
+    this.originTimeout = policy.originTimeout ?? 0
     this.#matcher = typeof origins === 'object' ? new OriginMatcher(origins.entries, origins.regexps) : null
     this.methods = policy.methods === null ? null : new Set(policy.methods)
     this.allowHeaders = new Set(policy.allowHeaders)
     this.anyHeader = policy.anyHeader
     this.exposeHeaders = policy.exposeHeaders.length > 0 ? policy.exposeHeaders.join(', ') : null
     this.maxAge = policy.maxAge === null ? null : String(policy.maxAge)
-    this.varyActual = new VaryTokens(VARY_ORIGIN)
-    this.varyPreflight = new VaryTokens(this.isPublic ? VARY_PREFLIGHT : VARY_PREFLIGHT_WITH_ORIGIN)
   }
 
   /** Whether the policy's `methods` (when set) allow this method; `HEAD` follows `GET` (rule 6). */
@@ -57,75 +46,15 @@ export class CompiledPolicy {
   }
 
   /**
-   * Whether `origin` may read responses. A promise only when the policy's origins is a function that
-   * answers with one. A function that throws, rejects or answers anything but `true` means "not
-   * allowed"; one that has not answered within the policy's `originTimeout` too. Failures and
-   * timeouts are logged at error, naming `route` and its policy.
+   * Whether `origin` may read responses as far as the policy itself can tell: a listed origin or
+   * pattern matches it, or, for a public policy, it is well-formed. With an origins function: whether
+   * the function may be asked at all, since it sees only well-formed origins, never the opaque null (rule 17).
    */
-  allowsOrigin (origin: string, request: FastifyRequest, route: AskingRoute): boolean | Promise<boolean> {
+  matchesOrigin (origin: string): boolean {
     if (this.#matcher !== null) return this.#matcher.matches(origin)
     if (this.isPublic) return isSerializedOrigin(origin)
-    return this.#askFunction(origin, request, route)
+    return origin !== 'null' && isSerializedOrigin(origin)
   }
-
-  #askFunction (origin: string, request: FastifyRequest, route: AskingRoute): boolean | Promise<boolean> {
-    // The function sees only well-formed origins, and never the opaque null origin (rule 17).
-    if (origin === 'null' || !isSerializedOrigin(origin)) return false
-    const fn = this.#originFunction as CorsOriginFunction
-    let answer: unknown
-    try {
-      answer = fn(origin, request)
-    } catch (err) {
-      logFunctionFailure(request, route, origin, err)
-      return false
-    }
-    if (answer === true) return true
-    // Only a promise (or any thenable) is waited for: no timer for a synchronous answer.
-    if (answer === null || typeof answer !== 'object' || typeof (answer as { then?: unknown }).then !== 'function') return false
-    return boundedAnswer(answer as PromiseLike<unknown>, this.#originTimeout, request, route, origin)
-  }
-}
-
-/**
- * The function's answer, or false once `timeout` ms have passed without one: whichever comes first
- * decides, and the other is ignored. The timer is cleared on an answer and never keeps the process alive.
- */
-function boundedAnswer (answer: PromiseLike<unknown>, timeout: number, request: FastifyRequest, route: AskingRoute, origin: string): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      request.log.error({ cors: { reason: 'origin_function_timeout', origin, route: route.label, policy: route.policyLabel, timeout } },
-        `CORS origin function did not answer within ${timeout} ms (originTimeout) for ${route.label}; the origin is treated as not allowed`)
-      resolve(false)
-    }, timeout)
-    timer.unref()
-    // Promise.resolve turns a thenable whose then throws into a rejection.
-    Promise.resolve(answer).then((value) => {
-      clearTimeout(timer)
-      resolve(value === true)
-    }, (err: unknown) => {
-      // A failure after the timeout was logged as the timeout: one line per request.
-      if (settled) return
-      clearTimeout(timer)
-      logFunctionFailure(request, route, origin, err)
-      resolve(false)
-    })
-  })
-}
-
-function logFunctionFailure (request: FastifyRequest, route: AskingRoute, origin: string, err: unknown): void {
-  request.log.error({ err, cors: { reason: 'origin_function_failed', origin, route: route.label, policy: route.policyLabel } },
-    `CORS origin function failed for ${route.label}; the origin is treated as not allowed`)
-}
-
-/**
- * Where a route finds its policy. A named policy's slot is shared by every route that names it, so
- * replacing the policy is one assignment: each request reads the slot once and sees the whole old
- * policy or the whole new one, never a mix.
- */
-export interface PolicySlot {
-  current: CompiledPolicy
 }
 
 let compileCount = 0

@@ -1,4 +1,4 @@
-import type { CompiledPolicy, PolicyCache, PolicySlot } from './compile.ts'
+import type { CompiledPolicy, PolicyCache } from './compile.ts'
 import { CorsPolicyError, type CorsPolicyProblem } from './errors.ts'
 import { FORBIDDEN_RESPONSE_HEADERS, type NormalizedPolicy } from './policy.ts'
 import { isToken } from './headers.ts'
@@ -11,11 +11,6 @@ export interface SchemaHeaderNames {
   readonly request: readonly string[]
   /** From `schema.response[status].headers`: join `exposeHeaders`. */
   readonly response: readonly string[]
-}
-
-/** A slot that follows its base slot: replacing the named policy re-derives it (see `PolicySlot`). */
-export interface DerivedSlot extends PolicySlot {
-  readonly names: SchemaHeaderNames
 }
 
 /** Reads and checks the header names of a route's schema; `where` names the route in errors. */
