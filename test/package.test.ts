@@ -9,11 +9,12 @@ import ts from 'typescript'
 // The package as users get it: packed once, installed by npm into a scratch app, imported by name,
 // type-checked by a scratch TypeScript project per module resolution mode. No network: the
 // dependencies are copied from this checkout's node_modules before npm installs the tarball.
-// Then the checkout as a contributor uses it (`npm start`), and the README against the code.
+// Then the checkout as a contributor uses it (`npm start`), and the README and docs/ against the code.
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const policies = readFileSync(join(root, 'docs', 'policies.md'), 'utf8')
 /**
  * Child processes run without the npm_* variables of an enclosing `npm test`, and record no coverage:
  * tap follows child processes and would merge theirs, which the playground's (lib/ run through tsx)
@@ -157,9 +158,9 @@ export async function check (): Promise<string | null> {
   }))
 })
 
-t.test('the README\'s sample of printCorsPolicies is what the Quick start\'s app prints', async (t) => {
-  const block = (section: string): string => {
-    const text = readme.slice(readme.indexOf(`\n## ${section}\n`))
+t.test('the sample of printCorsPolicies in docs/policies.md is what the README\'s Quick start app prints', async (t) => {
+  const block = (document: string, section: string): string => {
+    const text = document.slice(document.indexOf(`\n## ${section}\n`))
     const match = /^```\w*\n([^]*?)^```/m.exec(text)
     if (match === null) throw new Error(`no code block under "${section}"`)
     return match[1]!
@@ -168,18 +169,18 @@ t.test('the README\'s sample of printCorsPolicies is what the Quick start\'s app
   writeFileSync(join(app, 'quickstart.mts'), [
     'const handler = async () => \'ok\'',
     'const Q = { type: \'object\', properties: { from: { type: \'string\' } } }',
-    block('Quick start'),
+    block(readme, 'Quick start'),
     'await app.ready()',
     'app.printCorsPolicies()',
   ].join('\n'))
   const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
   const printed = spawnSync(process.execPath, ['--import', tsx, 'quickstart.mts'], { cwd: app, env, encoding: 'utf8' })
   t.equal(printed.status, 0, printed.stderr)
-  t.equal(block('Every policy at a glance'), printed.stdout)
+  t.equal(block(policies, 'Every policy at a glance'), printed.stdout)
 })
 
-t.test('the README lists every export of the package and of fastify-cors-policy/testing', async (t) => {
-  const section = readme.slice(readme.indexOf('\n## TypeScript\n'), readme.indexOf('\n## ', readme.indexOf('\n## TypeScript\n') + 1))
+t.test('docs/policies.md lists every export of the package and of fastify-cors-policy/testing', async (t) => {
+  const section = policies.slice(policies.indexOf('\n## TypeScript\n'), policies.indexOf('\n## ', policies.indexOf('\n## TypeScript\n') + 1))
   const program = ts.createProgram([join(root, 'lib', 'index.ts'), join(root, 'lib', 'testing.ts')], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
