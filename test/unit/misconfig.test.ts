@@ -6,7 +6,7 @@ import { MISCONFIG_CHECKS } from '../../lib/policy/misconfig.ts'
 import { checkPolicy } from '../../lib/policy/policy.ts'
 import { startupError } from '../helpers.ts'
 
-// The misconfigurations refused at startup (lib/misconfig.ts), each with the attack it prevents, and
+// The misconfigurations refused at startup (lib/policy/misconfig.ts), each with the attack it prevents, and
 // the loudly named opt-out for plain http origins with credentials.
 
 function problemsOf (policy: unknown): CorsPolicyProblem[] {
