@@ -2,9 +2,10 @@ import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, posix, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
+import { linksOf } from './doc-links.ts'
 
 // The package as users get it: packed once, installed by npm into a scratch app, imported by name,
 // type-checked by a scratch TypeScript project per module resolution mode. No network: the
@@ -76,18 +77,18 @@ for (const linked of ['fastify', '@types/node']) {
 }
 const installed = join(modules, 'fastify-cors-policy')
 
-t.test('the tarball ships the build, its declarations and the documents the README links to, and no sources', async (t) => {
+t.test('the tarball ships the build, its declarations, the documents and what they link to, and no sources', async (t) => {
   t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/testing.d.ts'), 'ships the build and its declarations')
   t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'ships no sources or tests')
   // Relative links are followed inside the package (node_modules, an unpacked tarball); the others
-  // are absolute URLs into the repository.
-  const prose = readme.replace(/^```[^]*?^```/gm, '').replace(/`[^`\n]*`/g, '')
-  const targets = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|^\[[^\]]+\]:\s*(\S+)|(?:src|href)="([^"]+)"/gm)]
-    .map((match) => (match[1] ?? match[2] ?? match[3])!)
-  t.ok(targets.length > 0, 'the README has links')
-  const relative = targets.filter((target) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
-    .map((target) => decodeURI(target.replace(/[#?].*$/, '')).replace(/^\.\//, ''))
-  t.strictSame(relative.filter((target) => !files.includes(target)), [], 'every relative link of the README points to a file in the tarball')
+  // are absolute URLs into the repository. The README links to docs/, and docs/ to one another.
+  const documents = files.filter((file) => file.endsWith('.md'))
+  t.ok(documents.includes('README.md') && documents.includes('docs/policies.md'), 'ships the README and docs/')
+  const targets = documents.flatMap((document) => linksOf(readFileSync(join(root, document), 'utf8')).map(({ target }) => ({ document, target })))
+  t.ok(targets.some(({ document }) => document === 'README.md'), 'the README has links')
+  const linked = targets.filter(({ target }) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
+    .map(({ document, target }) => `${document} → ${posix.join(posix.dirname(document), decodeURI(target.replace(/[#?].*$/, '')))}`)
+  t.strictSame(linked.filter((link) => !files.includes(link.split(' → ')[1]!)), [], 'every relative link of a shipped document points to a file in the tarball')
 })
 
 t.test('installing the tarball runs no script of ours and prints no warning about it', async (t) => {
