@@ -1,6 +1,6 @@
 // The tests of @fastify/cors's own suite that fail when run through fromFastifyCors, and how each
-// fails. fastify-cors-suite.test.ts runs the suite and holds it to this list exactly; the README's
-// "@fastify/cors's own tests" tables are generated from it (the same test compares them).
+// fails. fastify-cors-suite.test.ts runs the suite and holds it to this list exactly; the
+// "@fastify/cors's own tests" tables of docs/migration.md are generated from it (the same test compares them).
 
 /** How a test fails, as the suite's reporter describes it: what was thrown, or the assertion that failed. */
 export interface FailsWith {
@@ -214,8 +214,8 @@ function codeSpan (name: string): string {
 }
 
 /**
- * The README's part about the suite, generated from the list: the counts and one table per kind.
- * `declared` is the suite's test names as they run (a name may occur twice); when the README differs,
+ * The part of docs/migration.md about the suite, generated from the list: the counts and one table per kind.
+ * `declared` is the suite's test names as they run (a name may occur twice); when the document differs,
  * fastify-cors-suite.test.ts shows what to paste.
  */
 export function suiteSection (declared: readonly string[], version: string): string {

@@ -2,8 +2,8 @@
 // pins), run against this plugin through fromFastifyCors: one `node` process runs them with
 // fastify-cors-redirect.cjs preloaded, which makes their `require('../')` load fastify-cors-shim.cjs.
 // Every failure must be listed in fastify-cors-suite.expected.ts and fail exactly as listed; a
-// listed test that passes or fails otherwise is a failure here too. The README's tables are
-// generated from that list and compared with it.
+// listed test that passes or fails otherwise is a failure here too. The tables of docs/migration.md
+// are generated from that list and compared with it.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -95,13 +95,13 @@ t.test("@fastify/cors's own suite fails only where listed, and as listed", async
   t.comment(`@fastify/cors ${peerVersion}: ${passed} of ${results.length} pass, ${results.length - passed} fail as listed`)
 })
 
-t.test("the README's tables are the list's", async (t) => {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
-  const start = readme.indexOf(START)
-  const end = readme.indexOf(END)
-  t.ok(start !== -1 && end > start, 'the README marks the generated part')
-  t.equal(readme.slice(start + START.length, end).trim(), suiteSection(declaredTests(), peerVersion),
-    'README.md between the markers is what suiteSection() generates: paste it there')
+t.test("the tables of docs/migration.md are the list's", async (t) => {
+  const migration = readFileSync(path.join(root, 'docs', 'migration.md'), 'utf8')
+  const start = migration.indexOf(START)
+  const end = migration.indexOf(END)
+  t.ok(start !== -1 && end > start, 'docs/migration.md marks the generated part')
+  t.equal(migration.slice(start + START.length, end).trim(), suiteSection(declaredTests(), peerVersion),
+    'docs/migration.md between the markers is what suiteSection() generates: paste it there')
 })
 
 t.test('the shim takes @fastify/cors registration forms and applies to the scope that registers it', async (t) => {

@@ -2,18 +2,20 @@ import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, posix, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
+import { linksOf } from './doc-links.ts'
 
 // The package as users get it: packed once, installed by npm into a scratch app, imported by name,
 // type-checked by a scratch TypeScript project per module resolution mode. No network: the
 // dependencies are copied from this checkout's node_modules before npm installs the tarball.
-// Then the checkout as a contributor uses it (`npm start`), and the README against the code.
+// Then the checkout as a contributor uses it (`npm start`), and the README and docs/ against the code.
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const policies = readFileSync(join(root, 'docs', 'policies.md'), 'utf8')
 /**
  * Child processes run without the npm_* variables of an enclosing `npm test`, and record no coverage:
  * tap follows child processes and would merge theirs, which the playground's (lib/ run through tsx)
@@ -75,18 +77,18 @@ for (const linked of ['fastify', '@types/node']) {
 }
 const installed = join(modules, 'fastify-cors-policy')
 
-t.test('the tarball ships the build, its declarations and the documents the README links to, and no sources', async (t) => {
+t.test('the tarball ships the build, its declarations, the documents and what they link to, and no sources', async (t) => {
   t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/testing.d.ts'), 'ships the build and its declarations')
   t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'ships no sources or tests')
   // Relative links are followed inside the package (node_modules, an unpacked tarball); the others
-  // are absolute URLs into the repository.
-  const prose = readme.replace(/^```[^]*?^```/gm, '').replace(/`[^`\n]*`/g, '')
-  const targets = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|^\[[^\]]+\]:\s*(\S+)|(?:src|href)="([^"]+)"/gm)]
-    .map((match) => (match[1] ?? match[2] ?? match[3])!)
-  t.ok(targets.length > 0, 'the README has links')
-  const relative = targets.filter((target) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
-    .map((target) => decodeURI(target.replace(/[#?].*$/, '')).replace(/^\.\//, ''))
-  t.strictSame(relative.filter((target) => !files.includes(target)), [], 'every relative link of the README points to a file in the tarball')
+  // are absolute URLs into the repository. The README links to docs/, and docs/ to one another.
+  const documents = files.filter((file) => file.endsWith('.md'))
+  t.ok(documents.includes('README.md') && documents.includes('docs/policies.md'), 'ships the README and docs/')
+  const targets = documents.flatMap((document) => linksOf(readFileSync(join(root, document), 'utf8')).map(({ target }) => ({ document, target })))
+  t.ok(targets.some(({ document }) => document === 'README.md'), 'the README has links')
+  const linked = targets.filter(({ target }) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
+    .map(({ document, target }) => `${document} → ${posix.join(posix.dirname(document), decodeURI(target.replace(/[#?].*$/, '')))}`)
+  t.strictSame(linked.filter((link) => !files.includes(link.split(' → ')[1]!)), [], 'every relative link of a shipped document points to a file in the tarball')
 })
 
 t.test('installing the tarball runs no script of ours and prints no warning about it', async (t) => {
@@ -157,9 +159,9 @@ export async function check (): Promise<string | null> {
   }))
 })
 
-t.test('the README\'s sample of printCorsPolicies is what the Quick start\'s app prints', async (t) => {
-  const block = (section: string): string => {
-    const text = readme.slice(readme.indexOf(`\n## ${section}\n`))
+t.test('the sample of printCorsPolicies in docs/policies.md is what the README\'s Quick start app prints', async (t) => {
+  const block = (document: string, section: string): string => {
+    const text = document.slice(document.indexOf(`\n## ${section}\n`))
     const match = /^```\w*\n([^]*?)^```/m.exec(text)
     if (match === null) throw new Error(`no code block under "${section}"`)
     return match[1]!
@@ -168,18 +170,18 @@ t.test('the README\'s sample of printCorsPolicies is what the Quick start\'s app
   writeFileSync(join(app, 'quickstart.mts'), [
     'const handler = async () => \'ok\'',
     'const Q = { type: \'object\', properties: { from: { type: \'string\' } } }',
-    block('Quick start'),
+    block(readme, 'Quick start'),
     'await app.ready()',
     'app.printCorsPolicies()',
   ].join('\n'))
   const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
   const printed = spawnSync(process.execPath, ['--import', tsx, 'quickstart.mts'], { cwd: app, env, encoding: 'utf8' })
   t.equal(printed.status, 0, printed.stderr)
-  t.equal(block('Every policy at a glance'), printed.stdout)
+  t.equal(block(policies, 'Every policy at a glance'), printed.stdout)
 })
 
-t.test('the README lists every export of the package and of fastify-cors-policy/testing', async (t) => {
-  const section = readme.slice(readme.indexOf('\n## TypeScript\n'), readme.indexOf('\n## ', readme.indexOf('\n## TypeScript\n') + 1))
+t.test('docs/policies.md lists every export of the package and of fastify-cors-policy/testing', async (t) => {
+  const section = policies.slice(policies.indexOf('\n## TypeScript\n'), policies.indexOf('\n## ', policies.indexOf('\n## TypeScript\n') + 1))
   const program = ts.createProgram([join(root, 'lib', 'index.ts'), join(root, 'lib', 'testing.ts')], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,

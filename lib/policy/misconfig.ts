@@ -3,8 +3,8 @@ import { isLoopbackHost, parseOriginEntry } from './origin.ts'
 import { analyse, type RegExpAnalysis } from './regexp-analysis.ts'
 
 // CORS configurations that have caused real breaches, refused at startup: one table, each check
-// naming the mistake, finding it in a policy and saying what to write instead. README ("Startup
-// errors") and SECURITY.md list the same checks, with the attack each one prevents.
+// naming the mistake, finding it in a policy and saying what to write instead. docs/policies.md
+// ("Startup errors") and SECURITY.md list the same checks, with the attack each one prevents.
 
 type Add = (path: string, message: string) => void
 

@@ -4,7 +4,7 @@
 // page could read the response, which headers it could read, what it read, and (for redirects) which
 // requests reached the API. Where an engine departs from the standard, corsCheck follows the standard
 // and says so: those cases assert all three (the standard's answer, the note, and what each engine
-// measurably does). The README's "Where browsers differ" is this file's summary.
+// measurably does). docs/browser-differences.md is this file's summary.
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import cors from '../../lib/index.ts'
@@ -14,8 +14,8 @@ import { BLOCKED, openPage, pageFetch, startPageServer, type EngineName, type En
 
 /**
  * What each engine measurably does where the engines, or an engine and the Fetch standard, part
- * ways: asserted below (the Max-Age cases are in conformance.ts). The README's "Where browsers
- * differ" table is this one.
+ * ways: asserted below (the Max-Age cases are in conformance.ts). The table of
+ * docs/browser-differences.md is this one.
  */
 const MEASURED: Record<EngineName, { starCoversAuthorization: boolean, safelistsClientHints: boolean, preflightsGetAfter303: boolean }> = {
   // The standard: false, false, false.

@@ -6,7 +6,7 @@ import { Counter, Registry } from 'prom-client'
 import cors, { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from '../../lib/index.ts'
 import { APP, EVIL, preflight } from '../helpers.ts'
 
-// The README's recipe "CORS decisions as Prometheus metrics", as written there: a counter by route,
+// The recipe "CORS decisions as Prometheus metrics" of docs/observability.md, as written there: a counter by route,
 // allowed and reason (never by origin), scraped over HTTP from /metrics.
 
 t.test('the metrics recipe: CORS decisions counted by route, allowed and reason, scraped from /metrics', async (t) => {

@@ -6,7 +6,7 @@ import { MISCONFIG_CHECKS } from '../../lib/policy/misconfig.ts'
 import { checkPolicy } from '../../lib/policy/policy.ts'
 import { startupError } from '../helpers.ts'
 
-// The misconfigurations refused at startup (lib/misconfig.ts), each with the attack it prevents, and
+// The misconfigurations refused at startup (lib/policy/misconfig.ts), each with the attack it prevents, and
 // the loudly named opt-out for plain http origins with credentials.
 
 function problemsOf (policy: unknown): CorsPolicyProblem[] {
@@ -250,8 +250,8 @@ t.test('all the mistakes of a policy are reported together', async (t) => {
   t.same(problems.map((p) => p.path).sort(), ['/origins/0', '/origins/1', '/origins/2', '/origins/3'])
 })
 
-t.test('every check of the table is tested here and documented in README.md and SECURITY.md', async (t) => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+t.test('every check of the table is tested here and documented in docs/policies.md and SECURITY.md', async (t) => {
+  const policies = readFileSync(new URL('../../docs/policies.md', import.meta.url), 'utf8')
   const security = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8')
   t.same(MISCONFIG_CHECKS.map((check) => check.name), [
     'an http origin with credentials',
@@ -263,8 +263,8 @@ t.test('every check of the table is tested here and documented in README.md and 
     'a RegExp origin that lets look-alike hosts in',
   ])
   for (const { name } of MISCONFIG_CHECKS) {
-    t.ok(readme.includes(name), `README.md names "${name}"`)
+    t.ok(policies.includes(name), `docs/policies.md names "${name}"`)
     t.ok(security.includes(name), `SECURITY.md names "${name}"`)
   }
-  t.ok(readme.includes('dangerouslyAllowInsecureOrigins') && security.includes('dangerouslyAllowInsecureOrigins'), 'the opt-out is documented')
+  t.ok(policies.includes('dangerouslyAllowInsecureOrigins') && security.includes('dangerouslyAllowInsecureOrigins'), 'the opt-out is documented')
 })

@@ -432,7 +432,7 @@ t.test('Chromium safelists some client-hint request headers: corsCheck preflight
   t.equal(allowed.browserDifferences.length, 1, 'one sentence per difference, however many hops it applied to')
 })
 
-t.test('the README example: a JSON PUT with its body and the session cookie', async (t) => {
+t.test('the docs/testing.md example: a JSON PUT with its body and the session cookie', async (t) => {
   const server = await build({ policies: { web: { origins: [APP], credentials: true, allowHeaders: ['content-type'] } } }, (app) => {
     app.put('/me', { config: { cors: 'web' } }, async (req) => ({ saved: req.body, session: req.headers.cookie }))
   })

@@ -1,6 +1,6 @@
 // Where Chromium or Firefox currently decide otherwise than the Fetch standard: one sentence each,
 // measured by test/browser/oracle.ts and cli.ts. The model follows the standard and adds
-// these sentences to its result; the README's "Where browsers differ" is their table.
+// these sentences to its result; docs/browser-differences.md is their table.
 import { SAFELISTED_METHODS } from './request.ts'
 
 export const STAR_COVERS_AUTHORIZATION = 'Chromium and Firefox let Access-Control-Allow-Headers: * cover Authorization, which the Fetch standard does not: ' +
