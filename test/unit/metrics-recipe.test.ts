@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import Fastify from 'fastify'
@@ -36,7 +37,7 @@ t.test('the metrics recipe: CORS decisions counted by route, allowed and reason,
   subscribe(CORS_DECISION_CHANNEL, onDecision)
 
   const app = Fastify()
-  await app.register(cors, { policies: { web: { origins: [APP] } }, reportOnly: { web: { origins: [APP, 'https://new.example.com'] } } })
+  await app.register(cors, { policies: { web: { origins: ['https://app.example.com'] } }, reportOnly: { web: { origins: ['https://app.example.com', 'https://new.example.com'] } } })
   app.get('/metrics', { config: { cors: false } }, async (_request, reply) => {
     reply.type(registry.contentType)
     return registry.metrics()
@@ -68,4 +69,15 @@ t.test('the metrics recipe: CORS decisions counted by route, allowed and reason,
     'cors_report_only_disagreements_total{route="PUT /orders/:id",policy="web",reason="allowed"} 1',
   ].sort())
   t.notMatch(lines.join('\n'), /example/, 'no origin in any series')
+})
+
+t.test('the recipe in docs/observability.md is the code this test runs', async (t) => {
+  const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8')
+  const block = /### Recipe: CORS decisions as Prometheus metrics[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)?.[1] ?? ''
+  const documented = block.split('\n').filter((line) => !line.startsWith('import ') && !line.startsWith('// cors_') && line.trim() !== '')
+  const test = readFileSync(new URL(import.meta.url), 'utf8')
+  const tested = (/\/\/ --- the recipe ---\n([\s\S]*?)\n\s*\/\/ --- end of the recipe ---/.exec(test)?.[1] ?? '')
+    .split('\n').filter((line) => line.trim() !== '').map((line) => line.replace(/^ {2}/, ''))
+  t.ok(documented.length > 20, 'the recipe is found in the docs')
+  t.strictSame(documented, tested)
 })
