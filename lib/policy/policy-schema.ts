@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 
 // The source of CorsPolicySchema, as TypeBox builds it. The plugin does not load this module (nor
-// TypeBox) at run time: scripts/generate-policy-check.ts turns it into lib/policy-check.ts, the same
+// TypeBox) at run time: scripts/generate-policy-check.ts turns it into lib/policy/policy-check.ts, the same
 // schema as plain data beside a compiled check of it, and a test keeps the two in step.
 
 /** The JSON part of a policy. RegExp and function origins, which JSON Schema cannot describe, are checked beside it. */
