@@ -23,7 +23,7 @@ export { CORS_DECISION_CHANNEL, type CorsDecisionEvent } from './events.ts'
 export type { CorsCensus, CorsCensusOrigin, CorsCensusPolicy } from './census.ts'
 export { suggestCorsPolicy, type SuggestCorsPolicyOptions, type SuggestedCorsPolicy } from './suggest.ts'
 export type { CorsPolicyReportRow, CorsPolicySummary } from './report.ts'
-export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
+export type { CorsDeclaredPolicy, CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
 

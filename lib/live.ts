@@ -1,7 +1,7 @@
 import type { CompiledPolicy, PolicySlot } from './compile.ts'
 import type { CorsCensus } from './census.ts'
 import { CorsPolicyError, messages, type CorsPolicyProblem } from './errors.ts'
-import { candidateLabel, type Registration } from './options.ts'
+import { candidateLabel, type CorsDeclaredPolicy, type Registration } from './options.ts'
 import { checkPolicy, type CorsPolicy } from './policy.ts'
 import type { CorsRegistry } from './registry.ts'
 import type { Review } from './report-only.ts'
@@ -33,6 +33,13 @@ export interface CorsPolicies {
    * and the candidate is detached. Throws a `CorsPolicyError` when the policy has no candidate.
    */
   promote: (name: string) => void
+  /**
+   * What the code declared for a named policy, whatever `replace`, `tryCandidate` or `promote` did
+   * since: the policy given under `policies` and its `reportOnly` candidate (null when it has none),
+   * the very objects passed to the plugin. A store that overrides policies uses it to go back to them.
+   * Throws a `CorsPolicyError` for a name the registration did not declare.
+   */
+  declared: (name: string) => CorsDeclaredPolicy
   /** The origins each policy has seen, with counts and decisions; null when the `census` option is off. */
   census: () => CorsCensus | null
 }
@@ -80,6 +87,10 @@ export function livePolicies (registration: Registration, registry: CorsRegistry
       }
       enforce(slot, candidate)
       review.setCandidate(name, null)
+    },
+    declared (name) {
+      slotOf(name, 'corsPolicies.declared')
+      return registration.declared.get(name) as CorsDeclaredPolicy
     },
     census: () => review.census?.report() ?? null,
   }
