@@ -114,7 +114,7 @@ export async function startPostgres (): Promise<PostgresServer | null> {
     await exited
   }
 
-  const query = async <Row, >(text: string, values?: unknown[]): Promise<Row[]> => {
+  const query = async <Row>(text: string, values?: unknown[]): Promise<Row[]> => {
     if (admin === null) {
       const client = new pg.Client({ connectionString: url() })
       client.on('error', () => { if (admin === client) admin = null })

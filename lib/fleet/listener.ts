@@ -92,7 +92,7 @@ export class StoreListener {
     const serving = session.alive && session.ready
     this.#end(session, null)
     // A live connection says goodbye (pg sends Terminate); it has a moment to do so.
-    if (serving) await Promise.race([session.client.end().catch(noop), delay(500)])
+    if (serving) await Promise.race([session.client.end(), delay(500)])
     destroy(session.client)
   }
 
@@ -127,8 +127,6 @@ export class StoreListener {
       await this.#checkTable(session)
       const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table}`)
       this.#sync.all(rows)
-      // app.close() may have come while the rows were read.
-      if (!session.alive) throw session.failure ?? new StoreFailure('closed')
     } catch (err) {
       const failure = session.failure ?? err
       this.#end(session, failure as Error)
@@ -191,17 +189,18 @@ export class StoreListener {
     if (session.draining) return
     session.draining = true
     try {
-      while (session.alive && (session.full || session.dirty.size > 0)) {
+      // A query on a session that ended rejects: the loop ends in the catch.
+      while (session.full || session.dirty.size > 0) {
         if (session.full) {
           session.full = false
           session.dirty.clear()
           const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table}`)
-          if (session.alive) this.#sync.all(rows)
+          this.#sync.all(rows)
         } else {
           const names = [...session.dirty]
           session.dirty.clear()
           const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table} WHERE name = ANY($1::text[])`, [names])
-          if (session.alive) this.#sync.some(names, rows)
+          this.#sync.some(names, rows)
         }
       }
     } catch (err) {
@@ -211,13 +210,14 @@ export class StoreListener {
     }
   }
 
-  /** Ends a session; once it was serving, starts the reconnection. */
+  /** Ends a session and closes its socket; once it was serving, starts the reconnection. */
   #lost (session: Session, err: unknown): void {
     if (!session.alive) return
     const serving = session.ready
     this.#end(session, err as Error)
-    if (!serving || this.#closed) return
     destroy(session.client)
+    // While connecting, the attempt's own catch reports the failure; close() ends sessions before this can run.
+    if (!serving) return
     const reason = this.#describe(err)
     this.#outage = { since: Date.now(), attempts: 0, reason }
     this.#log.warn(`lost the connection to the CORS policy store (${reason}); serving the policies last read, and reconnecting`)
@@ -261,9 +261,8 @@ export class StoreListener {
 
   /** An error's code and message, without the connection string or its password. */
   #describe (err: unknown): string {
-    const { code, message } = err as { code?: unknown, message?: unknown }
-    const text = typeof message === 'string' && message !== '' ? message : String(err)
-    return redact(typeof code === 'string' && !(err instanceof StoreFailure) ? `${code}: ${text}` : text, this.#settings.secrets)
+    const { code, message } = err as { code?: unknown, message: string }
+    return redact(typeof code === 'string' ? `${code}: ${message}` : message, this.#settings.secrets)
   }
 }
 
@@ -283,5 +282,3 @@ function delay (ms: number): Promise<void> {
 function seconds (ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
 }
-
-function noop (): void {}

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import { CorsPolicyError, type CorsPolicyProblem } from 'fastify-cors-policy'
+import { describe } from '../errors.ts'
 import { readFields, type CorsPolicyField } from './row.ts'
 import { DEFAULT_TABLE, tableProblem } from './sql.ts'
 
@@ -91,7 +92,7 @@ function readMs (record: Record<string, unknown>, key: string, fallback: number,
   const value = record[key]
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push({ where: WHERE, path: `/${key}`, message: `is ${JSON.stringify(value) ?? String(value)}; ${key} is a whole number of milliseconds from ${min} to ${max}${why}` })
+    problems.push({ where: WHERE, path: `/${key}`, message: `is ${describe(value)}; ${key} is a whole number of milliseconds from ${min} to ${max}${why}` })
     return fallback
   }
   return value

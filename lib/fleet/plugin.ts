@@ -13,7 +13,7 @@ import { PolicySync } from './sync.ts'
 const bound = new WeakSet<CorsPolicies>()
 
 const plugin: FastifyPluginAsync<CorsPostgresOptions> = async function fastifyCorsPostgres (app, options) {
-  const settings = readPostgresOptions(options, app.initialConfig.pluginTimeout ?? 0)
+  const settings = readPostgresOptions(options, app.initialConfig.pluginTimeout as number)
   const policies = app.corsPolicies
   if (bound.has(policies)) {
     throw new CorsPolicyError([{

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsPolicyProblem } from 'fastify-cors-policy'
+import { describe } from '../errors.ts'
 import { checkPolicy } from '../policy.ts'
 import { DEFAULT_TABLE } from './sql.ts'
 
@@ -50,7 +51,7 @@ export function readFields (value: unknown, where: string, problems: CorsPolicyP
   const fields = new Set<CorsPolicyField>()
   value.forEach((field: unknown, index) => {
     if (typeof field === 'string' && (POLICY_FIELDS as string[]).includes(field)) fields.add(field as CorsPolicyField)
-    else problems.push({ where, path: `/fields/${index}`, message: `is ${JSON.stringify(field) ?? String(field)}, not a policy field; the fields are ${POLICY_FIELDS.join(', ')}` })
+    else problems.push({ where, path: `/fields/${index}`, message: `is ${describe(field)}, not a policy field; the fields are ${POLICY_FIELDS.join(', ')}` })
   })
   return fields
 }
@@ -114,5 +115,6 @@ function sameValue (a: unknown, b: unknown): boolean {
 
 function show (value: unknown): string {
   if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
   return value instanceof RegExp ? String(value) : JSON.stringify(value)
 }
