@@ -266,6 +266,15 @@ export class StoreListener {
   }
 }
 
+/** pg, loaded when the plugin is registered: the subpath's other exports work without it. */
+export async function loadDriver (name = 'pg'): Promise<ClientClass> {
+  try {
+    return ((await import(name)) as { default: { Client: ClientClass } }).default.Client
+  } catch {
+    throw new CorsPolicyError([{ where: 'fastify-cors-policy/postgres', path: '', message: `needs the ${name} package, which is not installed: npm install ${name}` }])
+  }
+}
+
 /**
  * Closes a client's socket at once: a dead or silent connection has nothing to say goodbye to, and a
  * server that never answers would keep a half-closed socket (and the process) alive. pg then reports

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { FastifyPluginAsync } from 'fastify'
 import type fastifyPlugin from 'fastify-plugin'
 import { CorsPolicyError, type CorsPolicies } from 'fastify-cors-policy'
-import { StoreListener, type ClientClass } from './listener.ts'
+import { loadDriver, StoreListener } from './listener.ts'
 import { readPostgresOptions, type CorsPostgresOptions } from './options.ts'
 import { PolicySync } from './sync.ts'
 
@@ -35,15 +35,6 @@ const plugin: FastifyPluginAsync<CorsPostgresOptions> = async function fastifyCo
   } catch (err) {
     bound.delete(policies)
     throw err
-  }
-}
-
-/** pg, loaded when the plugin is registered: the subpath's other exports work without it. */
-export async function loadDriver (name = 'pg'): Promise<ClientClass> {
-  try {
-    return ((await import(name)) as { default: { Client: ClientClass } }).default.Client
-  } catch {
-    throw new CorsPolicyError([{ where: 'fastify-cors-policy/postgres', path: '', message: `needs the ${name} package, which is not installed: npm install ${name}` }])
   }
 }
 

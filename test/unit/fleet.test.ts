@@ -2,7 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import cors, { CorsPolicyError, type CorsPolicy } from '../../lib/index.ts'
 import corsPostgres, { CORS_POLICIES_SQL, checkCorsPolicyRow, corsPoliciesSql, type CorsPostgresOptions } from '../../lib/postgres.ts'
-import { loadDriver } from '../../lib/fleet/plugin.ts'
+import { loadDriver } from '../../lib/fleet/listener.ts'
 import { APP } from '../helpers.ts'
 
 // fastify-cors-policy/postgres without a database: the SQL, the row check writers run, and the
