@@ -288,9 +288,9 @@ function tests (pg: Server): void {
     t.ok(await until(() => allows(app, A)), 'caught up once the table exists')
     const store = said(lines)
     t.match(store[0], [50, `could not read the CORS policies of table "${table}": the table "${table}" does not exist (or is not on the role's search_path); create it with the SQL of corsPoliciesSql("${table}") (import { CORS_POLICIES_SQL, corsPoliciesSql } from 'fastify-cors-policy/postgres'), run by a role that may create tables; serving the policies declared in code, and trying again`])
-    t.match(store[1], [40, /^still no CORS policy store after \d+\.\d s and 4 attempts \(the table "appears_later" does not exist/])
+    t.match(store[1], [40, /^still no CORS policy store after \d+\.\d s, attempts: 4 \(the table "appears_later" does not exist/])
     const reconnected = store.find(([, msg]) => msg.startsWith('reconnected'))!
-    const attempts = Number(/and (\d+) attempts/.exec(reconnected[1])![1])
+    const attempts = Number(/attempts: (\d+)/.exec(reconnected[1])![1])
     t.ok(store.filter(([level]) => level >= 40).length < attempts, `fewer lines (${store.length}) than attempts (${attempts}): rate-limited`)
   })
 

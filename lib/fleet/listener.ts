@@ -250,13 +250,13 @@ export class StoreListener {
       // Rate-limited: a line at the 4th, 8th, 16th… failed attempt (about 1 s apart at most), then at
       // least every 1024th (about a quarter of an hour), not one per attempt.
       if (outage.attempts % 1024 === 0 || (outage.attempts >= 4 && (outage.attempts & (outage.attempts - 1)) === 0)) {
-        this.#log.warn(`still no CORS policy store after ${seconds(Date.now() - outage.since)} and ${outage.attempts} attempts (${outage.reason}); serving the policies last read`)
+        this.#log.warn(`still no CORS policy store after ${seconds(Date.now() - outage.since)}, attempts: ${outage.attempts} (${outage.reason}); serving the policies last read`)
       }
       this.#schedule()
       return
     }
     this.#outage = null
-    this.#log.info(`reconnected to the CORS policy store after ${seconds(Date.now() - outage.since)} and ${outage.attempts + 1} attempts; every row read again`)
+    this.#log.info(`reconnected to the CORS policy store after ${seconds(Date.now() - outage.since)}, attempts: ${outage.attempts + 1}; every row read again`)
   }
 
   /** An error's code and message, without the connection string or its password. */
