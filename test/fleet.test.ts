@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { createServer, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import cors, { CorsPolicyError, type CorsPluginOptions } from '../lib/index.ts'
+import cors, { CorsPolicyError, type CorsPluginOptions, type CorsPolicy } from '../lib/index.ts'
 import corsPostgres, { corsPoliciesSql, type CorsPostgresOptions } from '../lib/postgres.ts'
 import { logCapture } from './helpers.ts'
 import { SECRET_PASSWORD, SECRET_ROLE, startPostgres, until } from './postgres.ts'
@@ -223,6 +223,27 @@ function tests (pg: Server): void {
     await sql(`UPDATE ${table} SET policy = $1 WHERE name = 'tenants'`, [{ origins: [`${B}/`] }])
     t.ok(await until(() => refusals().length === 9), 'refused and logged again')
     t.ok(await allows(app, C))
+  })
+
+  t.test('a row deleted after the code changed its declared policy in place to an invalid one: the row\'s version stays, and it is logged', async (t) => {
+    const { table, application } = await fresh()
+    const tenants = { origins: [CODE] as unknown }
+    const candidate = { origins: [C] as unknown }
+    await sql(`INSERT INTO ${table} VALUES ('tenants', $1, $2)`, [{ origins: [A] }, { origins: [B] }])
+    const { app, lines } = await instance(t, { connectionString: connect(application), table }, {
+      policies: { tenants: tenants as CorsPolicy, partners: { origins: [CODE] } },
+      reportOnly: { tenants: candidate as CorsPolicy },
+    })
+    tenants.origins = 'https://code.example.com'
+    candidate.origins = ['https://*.com']
+    await sql(`DELETE FROM ${table} WHERE name = 'tenants'`)
+    t.ok(await until(() => said(lines, 50).length === 2))
+    t.match(said(lines, 50), [
+      [50, /^CORS policy "tenants": its row of cors_\d+ is gone, but the policy declared in code, changed since the boot, is now invalid; the row's version stays in force:\npolicy "tenants": \/origins is the string/],
+      [50, /^CORS policy "tenants": its row of cors_\d+ is gone, but the report-only candidate declared in code, changed since the boot, is now invalid; the row's version stays in force:\nreport-only candidate for policy "tenants": \/origins\/0 "https:\/\/\*\.com" covers the public suffix/],
+    ])
+    t.ok(await allows(app, A), 'the row\'s policy serves')
+    t.strictSame(app.corsPolicies.candidates(), ['tenants'], 'and its candidate stays')
   })
 
   t.test('fields lets a row change more than origins', async (t) => {

@@ -70,8 +70,7 @@ export class PolicySync {
     const declared = this.#policies.declared(name).policy
     if (row === null) {
       state.refusedPolicy = null
-      if (state.policy === null) return
-      this.#policies.replace(name, declared)
+      if (state.policy === null || !this.#restore(name, 'policy', () => { this.#policies.replace(name, declared) })) return
       state.policy = null
       this.#log.info({ corsPolicy: name }, `CORS policy ${JSON.stringify(name)} is back to the one declared in code: its row of ${this.#table} is gone`)
       return
@@ -102,7 +101,7 @@ export class PolicySync {
       if (state.candidate === null) return
       const declared = this.#policies.declared(name).candidate
       if (declared === null) this.#policies.clearCandidate(name)
-      else this.#policies.tryCandidate(name, declared)
+      else if (!this.#restore(name, 'report-only candidate', () => { this.#policies.tryCandidate(name, declared) })) return
       state.candidate = null
       this.#log.info({ corsPolicy: name }, `CORS policy ${JSON.stringify(name)}: the report-only candidate is back to the one declared in code (${declared === null ? 'none' : 'reportOnly'}), as its row has none`)
       return
@@ -125,6 +124,21 @@ export class PolicySync {
     state.refusedCandidate = null
     this.#log.info({ corsPolicy: name }, `CORS policy ${JSON.stringify(name)}: report-only candidate attached from its row of ${this.#table}`)
     this.#log.debug({ corsPolicy: name, origins: (value as { origins?: unknown }).origins }, `CORS policy ${JSON.stringify(name)}: the origins of the candidate of its row`)
+  }
+
+  /**
+   * Goes back to what the code declared. The objects passed to the plugin were valid at boot, but an
+   * application may have changed them in place since: then the row's version stays, and it is logged.
+   */
+  #restore (name: string, what: string, restore: () => void): boolean {
+    try {
+      restore()
+      return true
+    } catch (err) {
+      this.#log.error({ corsPolicy: name, problems: (err as CorsPolicyError).problems },
+        `CORS policy ${JSON.stringify(name)}: its row of ${this.#table} is gone, but the ${what} declared in code, changed since the boot, is now invalid; the row's version stays in force:\n${(err as Error).message}`)
+      return false
+    }
   }
 
   #refuse (name: string, problems: CorsPolicyProblem[], outcome: string): void {
