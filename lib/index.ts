@@ -24,7 +24,7 @@ export type { CorsCensus, CorsCensusOrigin, CorsCensusPolicy } from './observati
 export { suggestCorsPolicy, type SuggestCorsPolicyOptions, type SuggestedCorsPolicy } from './observation/suggest.ts'
 export type { CorsPolicyReportRow } from './tools/report.ts'
 export type { CorsPolicySummary } from './fastify/summary.ts'
-export type { CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './fastify/options.ts'
+export type { CorsDeclaredPolicy, CorsPluginOptions, CorsPolicyNames, CorsPolicyName, CorsRouteOption } from './fastify/options.ts'
 
 const kRegistration = Symbol('fastify-cors-policy.registration')
 

@@ -52,6 +52,27 @@ t.test('an invalid replacement throws and keeps the old policy', async (t) => {
   t.equal((await app.inject({ url: '/a', headers: { origin: APP } })).headers['access-control-allow-origin'], APP)
 })
 
+t.test('declared gives back what the options declared for a name, whatever replace and tryCandidate did since', async (t) => {
+  const tenants = { origins: [APP], credentials: true }
+  const candidate = { origins: [APP, OTHER], credentials: true }
+  const fixed = { origins: /^https:\/\/[a-z]+\.example\.com$/ }
+  const app = await build({ policies: { tenants, fixed }, reportOnly: { tenants: candidate } }, (app) => {
+    app.get('/a', { config: { cors: 'tenants' } }, async () => 'a')
+  })
+  t.teardown(() => app.close())
+  app.corsPolicies.replace('tenants', { origins: [OTHER] })
+  app.corsPolicies.clearCandidate('tenants')
+  app.corsPolicies.tryCandidate('fixed', { origins: [OTHER] })
+  const declared = app.corsPolicies.declared('tenants')
+  t.equal(declared.policy, tenants, 'the policy object passed under policies')
+  t.equal(declared.candidate, candidate, 'the candidate object passed under reportOnly')
+  t.ok(Object.isFrozen(declared), 'frozen')
+  t.strictSame(app.corsPolicies.declared('fixed'), { policy: fixed, candidate: null }, 'no reportOnly candidate: null, not the one attached later')
+  t.equal((await app.inject({ url: '/a', headers: { origin: OTHER } })).headers['access-control-allow-origin'], OTHER, 'the replacement stays in force')
+  t.throws(() => app.corsPolicies.declared('tenant'),
+    new CorsPolicyError([{ where: 'corsPolicies.declared', path: '', message: 'names the unknown policy "tenant"; known policies: "tenants", "fixed"' }]))
+})
+
 t.test('replacing the object registered at startup after changing it takes the change', async (t) => {
   const tenants = { origins: [APP] }
   const app = await build({ policies: { tenants } }, (app) => {

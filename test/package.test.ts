@@ -79,6 +79,7 @@ const installed = join(modules, 'fastify-cors-policy')
 
 t.test('the tarball ships the build, its declarations, the documents and what they link to, and no sources', async (t) => {
   t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/testing.d.ts'), 'ships the build and its declarations')
+  t.ok(files.includes('dist/postgres.js') && files.includes('dist/postgres.d.ts'), 'and the postgres entry')
   t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'ships no sources or tests')
   // Relative links are followed inside the package (node_modules, an unpacked tarball); the others
   // are absolute URLs into the repository. The README links to docs/, and docs/ to one another.
@@ -118,12 +119,77 @@ t.test('the installed package works in a plain JavaScript app, by import and by 
   }
 })
 
+/** A module for --import whose resolve hook refuses these specifiers (and URLs ending so), as if they were not installed. */
+function refusing (file: string, refused: readonly string[]): void {
+  const hook = `const refused = ${JSON.stringify(refused)}\nexport async function resolve (specifier, context, next) { const resolved = await next(specifier, context); ` +
+    "if (refused.some((r) => specifier === r || resolved.url.endsWith(r))) throw new Error('refused: ' + specifier); return resolved }"
+  writeFileSync(join(app, file), `import { register } from 'node:module'\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)})\n`)
+}
+
+t.test('fastify-cors-policy/postgres: imported without pg, one CorsPolicyError class with the main entry, by import and by require', async (t) => {
+  // As if pg were not installed (the scratch app sits inside this checkout, whose node_modules has it):
+  // the entry loads, its SQL and row check work, and registering says what to install.
+  refusing('no-pg.mjs', ['pg'])
+  const code = `
+    const sqlError = (() => { try { corsPoliciesSql('') } catch (err) { return err } })()
+    const app = Fastify()
+    await app.register(cors, { policies: { tenants: { origins: ['https://app.example.com'] } } })
+    const registerError = await app.register(corsPostgres, {}).then(() => null, (err) => err)
+    console.log(JSON.stringify({
+      sql: CORS_POLICIES_SQL.includes('CREATE TABLE IF NOT EXISTS "cors_policies"'),
+      problems: checkCorsPolicyRow({ name: 'tenants', policy: { origins: '*', credentials: true } }).map((p) => p.path),
+      sqlError: sqlError instanceof CorsPolicyError,
+      registerError: registerError instanceof CorsPolicyError,
+      message: registerError?.message,
+    }))
+  `
+  writeFileSync(join(app, 'pg-esm.mjs'), `import Fastify from 'fastify'\nimport cors, { CorsPolicyError } from 'fastify-cors-policy'\nimport corsPostgres, { CORS_POLICIES_SQL, corsPoliciesSql, checkCorsPolicyRow } from 'fastify-cors-policy/postgres'\n${code}`)
+  writeFileSync(join(app, 'pg-cjs.cjs'), `const Fastify = require('fastify')\nconst { default: cors, CorsPolicyError } = require('fastify-cors-policy')\nconst { default: corsPostgres, CORS_POLICIES_SQL, corsPoliciesSql, checkCorsPolicyRow } = require('fastify-cors-policy/postgres')\n;(async () => {${code}})()`)
+  const expected = {
+    sql: true,
+    problems: ['/credentials'],
+    sqlError: true,
+    registerError: true,
+    message: 'fastify-cors-policy/postgres: needs the pg package, which is not installed: npm install pg',
+  }
+  for (const file of ['pg-esm.mjs', 'pg-cjs.cjs']) {
+    const result = spawnSync(process.execPath, ['--no-warnings', '--import', './no-pg.mjs', file], { cwd: app, env, encoding: 'utf8' })
+    t.equal(result.status, 0, result.stderr)
+    t.same(JSON.parse(result.stdout), expected, file)
+  }
+})
+
+t.test('importing and using the main entry loads neither the postgres entry nor pg', async (t) => {
+  // A resolve hook that refuses both: the main entry works under it; the postgres entry, as a control, does not.
+  refusing('guard.mjs', ['pg', '/postgres.js'])
+  writeFileSync(join(app, 'main-only.mjs'), `import Fastify from 'fastify'\nimport cors from 'fastify-cors-policy'
+const app = Fastify()
+await app.register(cors, { policies: { tenants: { origins: ['https://app.example.com'] } }, default: 'tenants' })
+app.get('/', async () => 'ok')
+console.log((await app.inject({ url: '/', headers: { origin: 'https://app.example.com' } })).headers['access-control-allow-origin'])
+`)
+  writeFileSync(join(app, 'control.mjs'), "await import('fastify-cors-policy/postgres')\n")
+  const main = spawnSync(process.execPath, ['--no-warnings', '--import', './guard.mjs', 'main-only.mjs'], { cwd: app, env, encoding: 'utf8' })
+  t.equal(main.status, 0, main.stderr)
+  t.equal(main.stdout.trim(), 'https://app.example.com', 'the main entry works without loading them')
+  const control = spawnSync(process.execPath, ['--no-warnings', '--import', './guard.mjs', 'control.mjs'], { cwd: app, env, encoding: 'utf8' })
+  t.not(control.status, 0)
+  t.match(control.stderr, /refused: fastify-cors-policy\/postgres/, 'the hook does refuse the postgres entry')
+})
+
 t.test('the installed declarations type-check with tsc under every supported module resolution', async (t) => {
   // Real types, and a line that must fail: a module resolved to `any` would leave it unused (TS2578).
   writeFileSync(join(app, 'consumer.ts'), `
 import Fastify from 'fastify'
 import cors, { CORS_REFUSAL_REASONS, type CorsPolicy, type CorsRefusalReason } from 'fastify-cors-policy'
 import { corsCheck, type CorsCheckResult } from 'fastify-cors-policy/testing'
+import corsPostgres, { CORS_POLICIES_SQL, checkCorsPolicyRow, type CorsPostgresOptions } from 'fastify-cors-policy/postgres'
+
+export const sql: string = CORS_POLICIES_SQL
+export const store: CorsPostgresOptions = { connectionString: 'postgres://app@db/app', fields: ['origins', 'maxAge'], required: false }
+// @ts-expect-error fields are policy fields
+export const misspelt: CorsPostgresOptions = { fields: ['origin'] }
+export const problems: string[] = checkCorsPolicyRow({ name: 'web', policy: { origins: ['https://app.example.com'] } }).map((p) => p.message)
 
 const policy: CorsPolicy = { origins: ['https://app.example.com'], credentials: true, allowHeaders: ['content-type'] }
 // @ts-expect-error a policy needs its origins
@@ -133,6 +199,7 @@ export const reasons: readonly CorsRefusalReason[] = CORS_REFUSAL_REASONS
 export async function check (): Promise<string | null> {
   const app = Fastify()
   await app.register(cors, { default: policy })
+  await app.register(corsPostgres, store)
   app.put('/me', { config: { cors: policy } }, async () => 'ok')
   const result: CorsCheckResult = await corsCheck(app, { origin: 'https://app.example.com', method: 'PUT', url: '/me', credentials: true })
   const readable: string[] = result.exposedHeaders
@@ -180,9 +247,9 @@ t.test('the sample of printCorsPolicies in docs/policies.md is what the README\'
   t.equal(block(policies, 'Every policy at a glance'), printed.stdout)
 })
 
-t.test('docs/policies.md lists every export of the package and of fastify-cors-policy/testing', async (t) => {
+t.test('docs/policies.md lists every export of the package, of fastify-cors-policy/testing and of fastify-cors-policy/postgres', async (t) => {
   const section = policies.slice(policies.indexOf('\n## TypeScript\n'), policies.indexOf('\n## ', policies.indexOf('\n## TypeScript\n') + 1))
-  const program = ts.createProgram([join(root, 'lib', 'index.ts'), join(root, 'lib', 'testing.ts')], {
+  const program = ts.createProgram([join(root, 'lib', 'index.ts'), join(root, 'lib', 'testing.ts'), join(root, 'lib', 'postgres.ts')], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
@@ -192,7 +259,7 @@ t.test('docs/policies.md lists every export of the package and of fastify-cors-p
     types: ['node'],
   })
   const checker = program.getTypeChecker()
-  for (const [name, file] of [['fastify-cors-policy', 'index.ts'], ['fastify-cors-policy/testing', 'testing.ts']] as const) {
+  for (const [name, file] of [['fastify-cors-policy', 'index.ts'], ['fastify-cors-policy/testing', 'testing.ts'], ['fastify-cors-policy/postgres', 'postgres.ts']] as const) {
     const module = checker.getSymbolAtLocation(program.getSourceFile(join(root, 'lib', file))!)!
     const exports = checker.getExportsOfModule(module).filter((symbol) => symbol.name !== 'default')
     const isValue = (symbol: ts.Symbol): boolean =>

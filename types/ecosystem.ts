@@ -1,6 +1,6 @@
 // Migration, the test oracle, the policy report and live replacement, as users write them.
 import Fastify from 'fastify'
-import cors, { fromFastifyCors, fromFastifyCorsRoute, type CorsDecision, type CorsPolicyReportRow, type CorsRouteOption } from 'fastify-cors-policy'
+import cors, { fromFastifyCors, fromFastifyCorsRoute, type CorsDecision, type CorsDeclaredPolicy, type CorsPolicy, type CorsPolicyReportRow, type CorsRouteOption } from 'fastify-cors-policy'
 import { corsCheck, type CorsCheckRedirect, type CorsCheckResult } from 'fastify-cors-policy/testing'
 
 const app = Fastify()
@@ -35,6 +35,10 @@ app.corsPolicies.replace('tenants', { origins: ['https://tenant.example'], crede
 // @ts-expect-error a policy, not a list of origins
 app.corsPolicies.replace('tenants', ['https://tenant.example'])
 export const names: string[] = app.corsPolicies.names()
+export const declared: CorsDeclaredPolicy = app.corsPolicies.declared('tenants')
+export const declaredPolicy: CorsPolicy = declared.policy
+// @ts-expect-error a policy may have no declared candidate
+export const declaredCandidate: CorsPolicy = declared.candidate
 export const rows: CorsPolicyReportRow[] = app.corsPolicyReport()
 export const table: string = app.printCorsPolicies()
 export const maxAge: number | null = rows[0]!.maxAge

@@ -3,7 +3,7 @@ import { CorsPolicyError, messages, type CorsPolicyProblem } from '../policy/err
 import { checkPolicy, type CorsPolicy } from '../policy/policy.ts'
 import { withSchemaHeaders } from '../policy/schema-headers.ts'
 import type { CorsCensus } from '../observation/census.ts'
-import { candidateLabel, type Registration } from './options.ts'
+import { candidateLabel, type CorsDeclaredPolicy, type Registration } from './options.ts'
 import type { CorsRegistry } from './registry.ts'
 import type { PolicySlot } from './slot.ts'
 import type { Watches } from './watches.ts'
@@ -34,6 +34,13 @@ export interface CorsPolicies {
    * and the candidate is detached. Throws a `CorsPolicyError` when the policy has no candidate.
    */
   promote: (name: string) => void
+  /**
+   * What the code declared for a named policy, whatever `replace`, `tryCandidate` or `promote` did
+   * since: the policy given under `policies` and its `reportOnly` candidate (null when it has none),
+   * the very objects passed to the plugin. A store that overrides policies uses it to go back to them.
+   * Throws a `CorsPolicyError` for a name the registration did not declare.
+   */
+  declared: (name: string) => CorsDeclaredPolicy
   /** The origins each policy has seen, with counts and decisions; null when the `census` option is off. */
   census: () => CorsCensus | null
 }
@@ -81,6 +88,10 @@ export function livePolicies (registration: Registration, registry: CorsRegistry
       }
       enforce(slot, candidate)
       watches.setCandidate(name, null)
+    },
+    declared (name) {
+      slotOf(name, 'corsPolicies.declared')
+      return registration.declared.get(name) as CorsDeclaredPolicy
     },
     census: () => watches.census?.report() ?? null,
   }

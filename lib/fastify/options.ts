@@ -42,6 +42,12 @@ export interface CorsPluginOptions {
   census?: boolean | { readonly size?: number }
 }
 
+/** What the code declared for a named policy: `policies[name]` and `reportOnly[name]` (or null), as passed to the plugin. */
+export interface CorsDeclaredPolicy {
+  readonly policy: CorsPolicy
+  readonly candidate: CorsPolicy | null
+}
+
 /** The census's default number of origins kept per policy, and the largest allowed. */
 export const CENSUS_DEFAULT_SIZE = 100
 export const CENSUS_MAX_SIZE = 10_000
@@ -58,6 +64,8 @@ export interface Registration {
   readonly candidates: ReadonlyMap<string, Decider>
   /** The census's size, or null when it is off. */
   readonly censusSize: number | null
+  /** What the options declared for each named policy, as passed: the policy and its `reportOnly` candidate. */
+  readonly declared: ReadonlyMap<string, CorsDeclaredPolicy>
   /** What watches the slots at run time (candidates, census); set once the plugin has loaded what it needs. */
   watcher: SlotWatcher | null
 }
@@ -113,7 +121,12 @@ export function readOptions (options: unknown, cache: PolicyCache): Registration
   const candidates = readCandidates(record.reportOnly, named, declaredNames, cache, problems)
   const censusSize = readCensus(record.census, problems)
   if (problems.length > 0) throw new CorsPolicyError(problems)
-  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true, candidates, censusSize, watcher: null }
+  const reportOnly = record.reportOnly as Record<string, CorsPolicy> | undefined
+  const declaredPolicies = new Map<string, CorsDeclaredPolicy>()
+  for (const name of named.keys()) {
+    declaredPolicies.set(name, Object.freeze({ policy: (policies as Record<string, CorsPolicy>)[name]!, candidate: reportOnly?.[name] ?? null }))
+  }
+  return { named, defaultRoute, defaultName, openapiExtension: openapiExtension === true, candidates, censusSize, declared: declaredPolicies, watcher: null }
 }
 
 /** The label of a named policy's report-only candidate, in errors and logs. */
