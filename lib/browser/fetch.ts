@@ -83,6 +83,8 @@ export interface PlayResult<R> {
   exposedHeaders: string[]
   redirects: Redirect[]
   browserDifferences: string[]
+  /** The Set-Cookie lines of each answer that had any, by the index of its step (cookies.ts judges them). */
+  setCookies: Array<{ step: number, lines: string[] }>
 }
 
 /** Repeated headers joined with `, `, as a browser's Headers shows them. */
@@ -102,6 +104,7 @@ export async function play<R> (transport: Transport<R>, request: PageRequest): P
     exposedHeaders: [],
     redirects: [],
     browserDifferences: [],
+    setCookies: [],
   }
   let hop: Hop = { method: request.method, url: request.url, headers: request.headers, body: request.body }
   let followed = 0
@@ -127,6 +130,8 @@ export async function play<R> (transport: Transport<R>, request: PageRequest): P
   const send = async (kind: Step['kind'], sent: TransportRequest): Promise<{ response: WireResponse, raw: R }> => {
     const answer = await transport.send(sent)
     result.steps.push({ kind, method: sent.method, url: sent.url.href, headers: sent.headers, status: answer.response.status, responseHeaders: joinedHeaders(answer.response) })
+    const setCookie = answer.response.headers['set-cookie']
+    if (setCookie !== undefined) result.setCookies.push({ step: result.steps.length - 1, lines: Array.isArray(setCookie) ? setCookie : [setCookie] })
     return answer
   }
 
