@@ -5,7 +5,7 @@
 // policy field that would allow the request is named.
 import { headerValue, preflightCheck, type WireResponse } from './check.ts'
 import type { Blocked, Step, Transport } from './fetch.ts'
-import { joinedHeaders } from './fetch.ts'
+import { recordStep } from './fetch.ts'
 
 export interface Diagnosis {
   /** Which part of the request the server refuses. */
@@ -41,8 +41,9 @@ export async function diagnose<R> (transport: Transport<R>, blocked: Blocked, an
   const passes = async (method: string, headers: readonly string[]): Promise<boolean> => {
     const sent: Record<string, string> = { origin: blocked.requestOrigin, 'access-control-request-method': method }
     if (headers.length > 0) sent['access-control-request-headers'] = headers.join(',')
-    const { response } = await transport.send({ method: 'OPTIONS', url, headers: sent, body: undefined })
-    probes.push({ kind: 'preflight', method: 'OPTIONS', url: url.href, headers: sent, status: response.status, responseHeaders: joinedHeaders(response) })
+    const probe = { method: 'OPTIONS', url, headers: sent, body: undefined }
+    const { response } = await transport.send(probe)
+    probes.push(recordStep('preflight', probe, response))
     return preflightCheck(response, blocked.requestOrigin, blocked.credentials, method, headers, []) === null
   }
   const plugin = isPluginRefusal(answer)
