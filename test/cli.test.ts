@@ -2,10 +2,13 @@
 // Against a plain node:http API that makes the usual mistakes (test/cli-cases.ts), and a Fastify
 // app with the plugin for the diagnosis of a refused preflight. In-process calls of main() for each
 // case, and the real bin spawned as a user runs it.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
@@ -14,6 +17,7 @@ import { main } from '../lib/cli.ts'
 import { chromiumMessage, firefoxMessage, fix, sentence } from '../lib/browser/messages.ts'
 import type { Blocked, Failure } from '../lib/browser/fetch.ts'
 import { MISTAKES, startMistakesApi } from './cli-cases.ts'
+import { makeTestCertificate } from './certificate.ts'
 
 const PAGE = 'http://localhost:3000'
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -339,8 +343,128 @@ t.test('the plugin never loads the browser model or the command; the browser mod
   walk('lib/index.ts')
   t.ok(reached.size > 10, 'the plugin\'s own modules are found')
   t.same([...reached].filter((file) => file.startsWith('lib/browser/') || file === 'lib/cli.ts' || file === 'lib/testing.ts'), [])
-  for (const file of ['request', 'differences', 'check', 'redirect', 'fetch', 'messages', 'diagnose', 'network']) {
-    const outside = importsOf(`lib/browser/${file}.ts`).filter((target) => !target.startsWith('./') && !target.startsWith('node:'))
-    t.same(outside, [], `lib/browser/${file}.ts imports only lib/browser/ and node:`)
+  const files = readdirSync(`${root}lib/browser`).filter((file) => file.endsWith('.ts'))
+  t.ok(files.length >= 11)
+  for (const file of files) {
+    // tldts, a package, holds the Public Suffix List (site.ts); nothing of the plugin is imported.
+    const outside = importsOf(`lib/browser/${file}`).filter((target) => !target.startsWith('./') && !target.startsWith('node:') && target !== 'tldts')
+    t.same(outside, [], `lib/browser/${file} imports only lib/browser/, node: and tldts`)
   }
+})
+
+/** A plain node:http API for the cookie section: same-site from PAGE on localhost, cross-site as 127.0.0.1. */
+async function startCookieApi (t: Test): Promise<{ origin: string, elsewhere: string, seen: Array<string | undefined> }> {
+  const seen: Array<string | undefined> = []
+  const server = createServer((request, response) => {
+    seen.push(request.headers.cookie)
+    const allow = { 'access-control-allow-origin': PAGE, 'access-control-allow-credentials': 'true' }
+    const path = request.url ?? '/'
+    if (request.method === 'OPTIONS') {
+      response.writeHead(403, { vary: 'Access-Control-Request-Method, Access-Control-Request-Headers', 'content-length': '0', 'set-cookie': 'pf=s3cr3t; SameSite=Lax' })
+      response.end()
+      return
+    } else if (path === '/refused') {
+      response.writeHead(200, { 'set-cookie': 'sid=s3cr3t; Path=/; SameSite=Lax' })
+    } else {
+      response.writeHead(200, { ...allow, 'set-cookie': ['sid=s3cr3t; Path=/; SameSite=Lax; HttpOnly', 'loose=s3cr3t; SameSite=None'] })
+    }
+    response.end('ok')
+  })
+  server.keepAliveTimeout = 100
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return { origin: `http://localhost:${port}`, elsewhere: `http://127.0.0.1:${port}`, seen }
+}
+
+t.test('the cookie section: after the CORS verdict, each cookie the answers set, per engine, with the fix; never a value', async (t) => {
+  const cookieApi = await startCookieApi(t)
+  const text = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--credentials', '--cookie', 'session=hunter2', '--cookie', 'theme=dark')
+  t.equal(text.status, 0, 'CORS allows it; a refused cookie does not change the exit status')
+  t.equal(cookieApi.seen.at(-1), 'session=hunter2; theme=dark', 'the --cookie cookies go along as a browser sends them')
+  t.match(text.stdout, '  cookie: session=…; theme=…\n')
+  t.match(text.stdout, /Allowed: [^]*\n\nCookies: CORS allows the response; of the 2 cookies set, Chromium sends back sid, Firefox sends back sid\.\n/)
+  t.match(text.stdout, /Cookie sid \(Path=\/; SameSite=Lax; HttpOnly\), set by the response to http:\/\/localhost:\d+\/login:\n {2}Chromium: stored and sent back: a first-party cookie \(localhost is on the page's site, http:\/\/localhost\)\.\n {2}Firefox: stored and sent back: /)
+  t.match(text.stdout, /Cookie loose \(SameSite=None\), set by [^\n]*\n {2}Chromium: not stored: SameSite=None without Secure is refused\.\n {2}Firefox: not stored: SameSite=None without Secure is refused\.\n {2}Fix: SameSite=None requires Secure/)
+  t.notMatch(text.stdout + text.stderr, /hunter2|dark|s3cr3t/, 'no value is printed')
+
+  const json = await run('check', `${cookieApi.elsewhere}/login`, '--origin', PAGE, '--credentials', '--cookie', 'session=hunter2', '--json')
+  const report = JSON.parse(json.stdout) as Report & { request: { cookies: string[] }, setCookies: Array<{ name: string, attributes: string, engines: Record<string, { stored: boolean }>, fix: string | null }> }
+  t.equal(json.status, 0, 'CORS allows it (the page\'s origin is echoed): the exit status stays 0, whatever the cookies')
+  t.same(report.request.cookies, ['session'])
+  t.same(report.setCookies.map((c) => [c.name, c.attributes, c.engines.chromium!.stored, c.engines.firefox!.stored]), [
+    ['sid', 'Path=/; SameSite=Lax; HttpOnly', false, false],
+    ['loose', 'SameSite=None', false, false],
+  ], 'cross-site: 127.0.0.1 is another site than localhost')
+  t.match(report.setCookies[0]!.fix, /^Serve the API on http:\/\/localhost \(another port is fine/)
+  t.same([report.steps[0]!.headers.cookie, report.steps[0]!.responseHeaders['set-cookie']], ['session=…', 'sid=…; Path=/; SameSite=Lax; HttpOnly, loose=…; SameSite=None'])
+  t.notMatch(json.stdout, /hunter2|s3cr3t/, 'no value in the JSON either')
+
+  const refused = await run('check', `${cookieApi.origin}/refused`, '--origin', PAGE, '--credentials')
+  t.equal(refused.status, 1)
+  t.match(refused.stdout, /Cookies: CORS blocks the response \(its cookies are judged all the same\); of the cookie set, Chromium sends back it, Firefox sends back it\.\n/)
+  t.match(refused.stdout, /the CORS check refused the response, but the browser stores its cookies before that check/)
+
+  const probed = await run('check', `${cookieApi.origin}/x`, '--origin', PAGE, '--method', 'PUT', '--json')
+  const diagnosis = (JSON.parse(probed.stdout) as Report).diagnosis!
+  t.ok(diagnosis.probes.length > 0)
+  t.match(JSON.stringify(diagnosis.probes), /"set-cookie":"pf=…; SameSite=Lax"/, 'the re-sent preflights are reported without values too')
+  t.notMatch(probed.stdout, /s3cr3t/)
+  t.match(JSON.parse(probed.stdout), { setCookies: [{ name: 'pf', from: 'preflight', engines: { chromium: { stored: false } } }] })
+})
+
+t.test('--cookie: sent only with --credentials, as a browser does; malformed ones are usage errors that never show the value', async (t) => {
+  const cookieApi = await startCookieApi(t)
+  const plain = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--cookie', 'session=hunter2')
+  t.equal(plain.status, 0)
+  t.equal(cookieApi.seen.at(-1), undefined, 'no Cookie header without credentials')
+  t.match(plain.stdout, 'Note: --cookie was not sent: a browser sends cookies only with credentials: \'include\' (--credentials).')
+  t.match(plain.stdout, /Chromium: not stored: the request was made without credentials: 'include'/)
+  for (const [argument, message] of [
+    ['hunter2', /^fastify-cors-policy: --cookie takes name=value, the name a token \(the value is not shown\)\n/],
+    ['=hunter2', /--cookie takes name=value/],
+    ['bad name=hunter2', /--cookie takes name=value/],
+    ['session=hunter2;x', /^fastify-cors-policy: --cookie session: its value holds a ; or a control character, which a cookie value cannot\n/],
+    ['session=hunter2\u0001', /its value holds a ; or a control character/],
+  ] as const) {
+    const result = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--cookie', argument)
+    t.equal(result.status, 2, argument.replace('hunter2', '…'))
+    t.match(result.stderr, message)
+    t.notMatch(result.stderr, /hunter2/)
+  }
+  t.match((await run('--help')).stdout, '--cookie <name>=<value>    a cookie the browser holds for the API')
+})
+
+t.test('over HTTPS, the bin trusts a certificate through NODE_EXTRA_CA_CERTS, as Node does', async (t) => {
+  const certificate = makeTestCertificate(['localhost', '127.0.0.1'])
+  const page = 'https://localhost:3000'
+  const server = createHttpsServer({ cert: certificate.cert, key: certificate.key }, (_request, response) => {
+    response.writeHead(200, { 'access-control-allow-origin': page, 'access-control-allow-credentials': 'true', 'set-cookie': 'sid=s3cr3t; Secure; SameSite=Lax; Path=/' })
+    response.end('ok')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const folder = mkdtempSync(join(tmpdir(), 'cli-ca-'))
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }))
+  writeFileSync(join(folder, 'ca.pem'), certificate.cert)
+  const url = `https://localhost:${(server.address() as AddressInfo).port}/login`
+  const bin = (env: NodeJS.ProcessEnv): Promise<{ status: number | null, stdout: string, stderr: string }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}bin/fastify-cors-policy.js`, 'check', url, '--origin', page, '--credentials', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.stderr.on('data', (chunk) => { stderr += chunk })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+  const { NODE_EXTRA_CA_CERTS: _unset, ...rest } = process.env
+  const [trusted, untrusted] = await Promise.all([
+    bin({ ...rest, _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_EXTRA_CA_CERTS: join(folder, 'ca.pem') }),
+    bin({ ...rest, _TAPJS_PROCESSINFO_COVERAGE_: '0' }),
+  ])
+  t.equal(trusted.status, 0, trusted.stderr)
+  t.match(JSON.parse(trusted.stdout), { ok: true, setCookies: [{ name: 'sid', engines: { chromium: { stored: true, sentBack: true }, firefox: { stored: true, sentBack: true } } }] },
+    'a Secure cookie from https://localhost, for a page on https://localhost:3000: one site')
+  t.equal(untrusted.status, 2)
+  t.match(untrusted.stderr, /cannot reach https:\/\/localhost:\d+\/login: self[- ]signed certificate/)
 })

@@ -4,7 +4,14 @@
 // settings it ships with (asserted first). For each cookie the engine's jar says whether it was
 // stored, the API says whether the page's next call of the same URL sent it back, and a visit to
 // the API's own origin says whether it was kept for the page's site only (partitioned). The
-// model's verdict must be exactly that, for every case and each engine.
+// model's verdict must be exactly that, for every case and each engine; and so must the verdict of
+// `fastify-cors-policy check` on the same calls (the cases on localhost and 127.0.0.1), run in a
+// process of its own that trusts the suite's certificate through NODE_EXTRA_CA_CERTS.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import type { Page } from 'puppeteer-core'
 import { isPotentiallyTrustworthy } from '../../lib/browser/site.ts'
@@ -12,11 +19,8 @@ import type { CookieEngine } from '../../lib/browser/cookies.ts'
 import { COOKIE_BATCHES, batchUrl, caseCookieName, modelVerdicts, startCookieServers, withPort, type Ports } from '../cookie-cases.ts'
 import { FIREFOX_COOKIE_PREFS, TEST_CERTIFICATE, inFirefoxChrome, type Engine, type EngineName } from './harness.ts'
 
-/** What each engine measurably does, per cookie. */
-export interface Measured { stored: boolean, sentBack: boolean, partitioned: boolean }
-
-/** The measurements of each engine, by cookie name, for the command's agreement (test/browser/cli.ts). */
-export const MEASURED: Partial<Record<EngineName, Map<string, Measured>>> = {}
+/** What an engine measurably does with a cookie. */
+interface Measured { stored: boolean, sentBack: boolean, partitioned: boolean }
 
 const KEY: Record<EngineName, CookieEngine> = { Chromium: 'chromium', Firefox: 'firefox' }
 
@@ -79,7 +83,10 @@ export async function cookies (t: Test, engine: Engine): Promise<void> {
   t.teardown(() => servers.close())
   const ports: Ports = servers.ports
   const measured = new Map<string, Measured>()
-  MEASURED[ENGINE] = measured
+  // The command's verdicts on the same calls, computed while the browser works.
+  const command = runCommand(ports)
+  // Awaited by its subtest below; until then a failure must not be an unhandled rejection.
+  command.catch(() => {})
 
   // One visit to each page origin; every batch of that page at once, then every echo at once.
   const byPage = new Map<string, number[]>()
@@ -132,4 +139,57 @@ export async function cookies (t: Test, engine: Engine): Promise<void> {
     })
     t.equal(agreed, cases, `${agreed} of ${cases} cookies: ${ENGINE} does what the model says`)
   })
+
+  t.test(`${ENGINE}: fastify-cors-policy check says what ${ENGINE} did with each cookie (HTTPS trusted through NODE_EXTRA_CA_CERTS)`, async (t) => {
+    const results = await command
+    let agreed = 0
+    let cases = 0
+    for (const [batchIndex, { status, report }] of results) {
+      const b = COOKIE_BATCHES[batchIndex]!
+      const readable = b.via !== 'refused' && b.via !== 'refused-redirect'
+      t.same([report.ok, status], [readable, readable ? 0 : 1], `${b.title}: the CORS verdict and the exit status, whatever the cookies`)
+      t.equal(report.setCookies.length, b.cases.length, `${b.title}: every cookie of the answers is judged`)
+      b.cases.forEach((c, caseIndex) => {
+        const name = caseCookieName(batchIndex, caseIndex)
+        const verdict = report.setCookies.find((cookie) => cookie.name === name)!.engines[KEY[ENGINE]]
+        cases++
+        if (t.same({ stored: verdict.stored, sentBack: verdict.sentBack, partitioned: verdict.partitioned }, measured.get(name), `${b.title}, ${c.label}: ${verdict.reason}`)) agreed++
+      })
+    }
+    t.ok(results.size >= 12, `${results.size} calls of the command`)
+    t.equal(agreed, cases, `${agreed} of ${cases} cookies: the command says what ${ENGINE} did`)
+  })
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Every batch of the command's cases, as `check` runs it: exit status and its JSON report. */
+async function runCommand (ports: Ports): Promise<Map<number, { status: number, report: { ok: boolean, setCookies: Array<{ name: string, engines: Record<CookieEngine, Measured & { reason: string }> }> } }>> {
+  const batches = COOKIE_BATCHES.map((b, index) => ({ b, index })).filter(({ b }) => b.cli)
+  const argvs = batches.map(({ b, index }) => [
+    'check', batchUrl(index, ports), '--origin', withPort(b.page, 'page', ports), '--json',
+    ...(b.credentials === 'include' ? ['--credentials'] : []),
+    ...(b.via === 'preflight' ? ['--method', 'PUT'] : []),
+  ])
+  const folder = mkdtempSync(join(tmpdir(), 'cookie-cli-'))
+  try {
+    const ca = join(folder, 'ca.pem')
+    writeFileSync(ca, TEST_CERTIFICATE.cert)
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', './test/typescript-loader.mjs', 'test/cli-runner.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+      let stdout = ''
+      child.stdout.on('data', (chunk) => { stdout += chunk })
+      child.on('error', reject)
+      child.on('close', (code) => code === 0 ? resolve(stdout) : reject(new Error(`the command runner exited with ${code}`)))
+      child.stdin.end(JSON.stringify(argvs))
+    })
+    const results = JSON.parse(output) as Array<{ status: number, stdout: string }>
+    return new Map(batches.map(({ index }, i) => [index, { status: results[i]!.status, report: JSON.parse(results[i]!.stdout) }]))
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 }
