@@ -55,24 +55,24 @@ interface Report {
 
 /** What each case's reason (as Chromium's console words it) and fix must say. */
 const EXPECTED: Record<string, { reason?: RegExp, fix?: RegExp, exposed?: string[], hidden?: string[] }> = {
-  'no Access-Control-Allow-Origin': { reason: /: No 'Access-Control-Allow-Origin' header is present on the requested resource\.$/, fix: /^Answer GET \S+\/no-acao with Access-Control-Allow-Origin: http:\/\/localhost:3000\.$/ },
-  'Access-Control-Allow-Origin names another origin': { reason: /has a value 'https:\/\/app\.example\.com' that is not equal to the supplied origin/, fix: /Access-Control-Allow-Origin: http:\/\/localhost:3000 exactly/ },
-  'Access-Control-Allow-Origin with a trailing slash': { reason: /has a value 'http:\/\/localhost:3000\/' that is not equal/, fix: /without the trailing slash/ },
-  'Access-Control-Allow-Origin with two origins': { reason: /contains multiple values 'http:\/\/localhost:3000, https:\/\/app\.example\.com', but only one is allowed/, fix: /^Send one origin, not a list/ },
-  '* with credentials': { reason: /must not be the wildcard '\*' when the request's credentials mode is 'include'/, fix: /Access-Control-Allow-Origin: http:\/\/localhost:3000 and Access-Control-Allow-Credentials: true/ },
-  'credentials without Access-Control-Allow-Credentials': { reason: /'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'/, fix: /Access-Control-Allow-Credentials: true \(exactly that value\)/ },
+  'no Access-Control-Allow-Origin': { reason: /: No 'Access-Control-Allow-Origin' header is present on the requested resource\.$/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+\/no-acao with Access-Control-Allow-Origin: http:\/\/localhost:3000\.$/ },
+  'Access-Control-Allow-Origin names another origin': { reason: /has a value 'https:\/\/app\.example\.com' that is not equal to the supplied origin/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000 exactly/ },
+  'Access-Control-Allow-Origin with a trailing slash': { reason: /has a value 'http:\/\/localhost:3000\/' that is not equal/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000, without the trailing slash\.$/ },
+  'Access-Control-Allow-Origin with two origins': { reason: /contains multiple values 'http:\/\/localhost:3000, https:\/\/app\.example\.com', but only one is allowed/, fix: /^Send one origin, not a list\. If http:\/\/localhost:3000 should read this, answer with Access-Control-Allow-Origin: http:\/\/localhost:3000 / },
+  '* with credentials': { reason: /must not be the wildcard '\*' when the request's credentials mode is 'include'/, fix: /^With credentials, '\*' is refused\. If http:\/\/localhost:3000 should read this with your users' cookies, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000 and Access-Control-Allow-Credentials: true \(echo the allowed Origin, with Vary: Origin\); otherwise call it without credentials\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user \(with their cookies\) and read the answers: allow only an origin you trust as you trust your own\.$/ },
+  'credentials without Access-Control-Allow-Credentials': { reason: /'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'/, fix: /^If http:\/\/localhost:3000 should read this with your users' cookies, answer GET \S+ with Access-Control-Allow-Credentials: true \(exactly that value\); otherwise call it without credentials\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user/ },
   'a preflight without Access-Control-Allow-Methods': { reason: /: Method PUT is not allowed by Access-Control-Allow-Methods in preflight response\.$/, fix: /Access-Control-Allow-Methods: PUT/ },
-  'a preflight answered 404': { reason: /Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header/, fix: /^re-send|answer preflights from http:\/\/localhost:3000 with 204/ },
+  'a preflight answered 404': { reason: /Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header/, fix: /^if http:\/\/localhost:3000 should read this, answer preflights from http:\/\/localhost:3000 with 204/ },
   'a preflight answered with a redirect': { reason: /Response to preflight request doesn't pass access control check: Redirect is not allowed for a preflight request\.$/, fix: /itself with 204/ },
   'Access-Control-Allow-Headers: * and Authorization': { reason: /Request header field authorization is not allowed by Access-Control-Allow-Headers/, fix: /List authorization by name/ },
   'lower-case patch against PATCH': { reason: /Method patch is not allowed/, fix: /write method: 'PATCH' in the page's fetch\(\)/ },
   'a header the preflight does not allow': { reason: /Request header field x-debug is not allowed/, fix: /Access-Control-Allow-Headers: content-type, x-debug \(it lacks x-debug\)/ },
   'exposed and hidden response headers': { exposed: ['content-type', 'x-request-id'], hidden: ['date', 'x-trace-id'] },
-  'a redirect to a response without Access-Control-Allow-Origin': { reason: /^Access to fetch at '\S+\/no-acao' \(redirected from '\S+\/redirect-no-acao'\) from origin/, fix: /^Answer GET \S+\/no-acao with/ },
+  'a redirect to a response without Access-Control-Allow-Origin': { reason: /^Access to fetch at '\S+\/no-acao' \(redirected from '\S+\/redirect-no-acao'\) from origin/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+\/no-acao with/ },
   'a redirect without Access-Control-Allow-Origin': { reason: /at '\S+\/redirect-bare' from origin/ },
   'a redirect to another origin that allows only the page': {
     reason: /^Access to fetch at 'http:\/\/127\.0\.0\.1:\d+\/ok' \(redirected from/,
-    fix: /Access-Control-Allow-Origin: null exactly.*the request's Origin is null/,
+    fix: /^If pages with an opaque origin \(Origin: null: .*allowing null allows every site\), answer GET \S+ with Access-Control-Allow-Origin: null exactly.*the request's Origin is null/,
   },
 }
 
@@ -173,7 +173,7 @@ t.test('a refused preflight of a server running the plugin: the part refused, fo
   const lowerText = await run('check', `${url}/items`, '--origin', PAGE, '--method', 'patch')
   t.match(lowerText.stdout, '(1 preflight re-sent); the server runs fastify-cors-policy.')
   const origin = await check(`${url}/items`, '--origin', 'https://evil.example', '--method', 'PUT')
-  t.match(origin.diagnosis, { refused: 'origin', plugin: true, field: 'origins', fix: /add 'https:\/\/evil\.example' to the route policy's origins/ })
+  t.match(origin.diagnosis, { refused: 'origin', plugin: true, field: 'origins', fix: /^if https:\/\/evil\.example should read this, add 'https:\/\/evil\.example' to the route policy's origins \(fastify-cors-policy\), and check that the route is CORS-enabled/ })
 
   const text = await run('check', `${url}/items`, '--origin', PAGE, '--method', 'POST', '--header', 'x-debug:1', '--header', 'x-trace:1')
   t.match(text.stdout, 'Found: refused because of the headers x-debug, x-trace: without them, the preflight is allowed (3 preflights re-sent); the server runs fastify-cors-policy.\n')
@@ -279,13 +279,13 @@ t.test('every refusal in words: corsCheck\'s sentence, the consoles of Chromium 
       'the 302 redirect goes to another origin', /redirect's target/],
     [at({ kind: 'preflight-status', status: 500, cors: null }, { hops: 0, preflight: true, method: 'PUT', credentials: true, requestHeaders: ['x-a'], status: 500 }), 'the preflight was answered with 500, not an ok status',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Response to preflight request doesn't pass access control check: It does not have HTTP ok status.`,
-      /with 204 \(any 2xx\), Access-Control-Allow-Origin: http:\/\/localhost:3000, Access-Control-Allow-Credentials: true, Access-Control-Allow-Methods: PUT, Access-Control-Allow-Headers: x-a\.$/],
+      /^If http:\/\/localhost:3000 should read this with your users' cookies, answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with 204 \(any 2xx\), Access-Control-Allow-Origin: http:\/\/localhost:3000, Access-Control-Allow-Credentials: true, Access-Control-Allow-Methods: PUT, Access-Control-Allow-Headers: x-a\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user/],
     [at({ kind: 'allow-origin-star' }, { hops: 0, preflight: true, credentials: true, status: 204 }), 'the preflight\'s Access-Control-Allow-Origin is \'*\', which is refused with credentials',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Response to preflight request doesn't pass access control check: The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.`,
-      /answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with Access-Control-Allow-Origin: http:\/\/localhost:3000 and/],
+      /^With credentials, '\*' is refused\. If http:\/\/localhost:3000 should read this with your users' cookies, answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with Access-Control-Allow-Origin: http:\/\/localhost:3000 and/],
     [at({ kind: 'allow-origin-missing' }, { requestOrigin: 'null', credentials: true, status: 200 }), 'after 1 redirect, at GET http://api.test/b: the response has no Access-Control-Allow-Origin header',
       `Access to fetch at 'http://api.test/b' (redirected from 'http://api.test/a') from origin '${PAGE}' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource.`,
-      /^Answer GET http:\/\/api\.test\/b with Access-Control-Allow-Origin: null and Access-Control-Allow-Credentials: true \(after a redirect/],
+      /^If pages with an opaque origin \(Origin: null: sandboxed frames, data: and file: pages, requests redirected from another origin\) should read this with your users' cookies \(any site can make its page opaque: allowing null allows every site\), answer GET http:\/\/api\.test\/b with Access-Control-Allow-Origin: null and Access-Control-Allow-Credentials: true \(after a redirect.*\)\. With credentials, that lets such pages send requests as the signed-in user/],
     [at({ kind: 'method', method: 'PURGE' }, { hops: 0, preflight: true }), 'the method PURGE is not in the preflight\'s Access-Control-Allow-Methods',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Method PURGE is not allowed by Access-Control-Allow-Methods in preflight response.`,
       /Access-Control-Allow-Methods: PURGE \(a list such as GET, POST, PURGE works too\)/],
@@ -299,7 +299,7 @@ t.test('every refusal in words: corsCheck\'s sentence, the consoles of Chromium 
   t.equal(firefoxMessage(cases[6]![0]), 'Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://api.test/b. (Reason: CORS preflight response did not succeed). Status code: 500.')
   t.equal(firefoxMessage(cases[5]![0]), 'the 302 redirect goes to another origin')
   t.equal(fix(at({ kind: 'preflight-status', status: 404, cors: null }, { hops: 0, preflight: true, method: 'DELETE' })),
-    `Answer the preflight (OPTIONS http://api.test/b) with 204 (any 2xx), Access-Control-Allow-Origin: ${PAGE}, Access-Control-Allow-Methods: DELETE.`)
+    `If ${PAGE} should read this, answer the preflight (OPTIONS http://api.test/b) with 204 (any 2xx), Access-Control-Allow-Origin: ${PAGE}, Access-Control-Allow-Methods: DELETE.`)
   t.match(firefoxMessage(cases[7]![0]), /at ‘http:\/\/api\.test\/b’\. \(Reason: Credential is not supported/)
 })
 

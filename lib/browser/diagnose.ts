@@ -6,6 +6,7 @@
 import { headerValue, preflightCheck, type WireResponse } from './check.ts'
 import type { Blocked, Step, Transport } from './fetch.ts'
 import { recordStep } from './fetch.ts'
+import { credentialsMeaning, ifAllowed } from './messages.ts'
 
 export interface Diagnosis {
   /** Which part of the request the server refuses. */
@@ -72,7 +73,9 @@ export async function diagnose<R> (transport: Transport<R>, blocked: Blocked, an
       ? `the plugin judges a preflight by the route of its method: declare a ${method} route on this path, with a CORS policy that allows ${blocked.requestOrigin}, or add '${method}' to its policy's methods.`
       : `answer the preflight for ${method} with a 2xx and Access-Control-Allow-Methods: ${method}.`, 'methods')
   }
+  const lead = ifAllowed(blocked.requestOrigin, blocked.credentials).replace(/^If/, 'if')
+  const meaning = blocked.credentials ? credentialsMeaning(blocked.requestOrigin) : ''
   return result('origin', [], `refused for the origin ${blocked.requestOrigin}: even a preflight for GET with no header is refused`, plugin
-    ? `add '${blocked.requestOrigin}' to the route policy's origins (fastify-cors-policy), or check that the route is CORS-enabled (not cors: false).`
-    : `answer preflights from ${blocked.requestOrigin} with 204, Access-Control-Allow-Origin: ${blocked.requestOrigin} and the Access-Control-Allow-* headers.`, 'origins')
+    ? `${lead}, add '${blocked.requestOrigin}' to the route policy's origins (fastify-cors-policy), and check that the route is CORS-enabled (not cors: false).${meaning}`
+    : `${lead}, answer preflights from ${blocked.requestOrigin} with 204, Access-Control-Allow-Origin: ${blocked.requestOrigin} and the Access-Control-Allow-* headers.${meaning}`, 'origins')
 }
