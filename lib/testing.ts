@@ -1,5 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { judgePlayed, type CookieEngine, type CookieVerdict, type SetCookieVerdict } from './browser/cookies.ts'
+import { judgePlayed, type CookieEngine, type CookieSource, type CookieVerdict, type SetCookieVerdict } from './browser/cookies.ts'
 import { play, type Transport } from './browser/fetch.ts'
 import type { WireResponse } from './browser/check.ts'
 import { sentence } from './browser/messages.ts'
@@ -7,7 +7,9 @@ import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './b
 import { isHttp } from './browser/redirect.ts'
 
 export { unsafeHeaderNames } from './browser/request.ts'
-export type { CookieEngine, CookieVerdict, SetCookieVerdict }
+/** One Set-Cookie line judged in each engine, for a page and the URL that answered it (what setCookies holds for each cookie). */
+export { judgeSetCookie } from './browser/cookies.ts'
+export type { CookieEngine, CookieSource, CookieVerdict, SetCookieVerdict }
 
 // corsCheck: the browser model of lib/browser/ played against an app with inject, so that an
 // application's own tests can ask "would a browser on this origin be allowed to make this call?"
