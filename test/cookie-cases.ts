@@ -270,3 +270,43 @@ export async function startCookieServers (tls: { cert: string, key: string }): P
     },
   }
 }
+
+/** Ports for judging the cases outside the browser suite (the verdicts do not depend on them). */
+export const DOC_PORTS: Ports = { pageHttp: 3000, pageHttps: 3443, apiHttp: 3001, apiHttps: 3444 }
+
+function verdictCell (verdict: CookieVerdict): string {
+  if (!verdict.stored) return 'not stored'
+  return `stored, ${verdict.sentBack ? 'sent back' : 'not sent back'}${verdict.partitioned ? ', partitioned' : ''}`
+}
+
+function pair (b: CookieBatch): string {
+  const [page, api] = [new URL(b.page), new URL(b.api)]
+  const same = page.protocol === api.protocol && page.hostname === api.hostname
+  return `${b.page} → ${same ? 'another port' : b.api}`
+}
+
+/**
+ * The "where browsers differ" table of docs/cookies.md: every case where the model's verdict for
+ * Chromium is not the one for Firefox (each verdict held to its engine by test/browser/cookies.ts).
+ */
+export function differencesTable (): string {
+  const rows = ['| case | page → API | Chromium 156 | Firefox 153 ESR |', '|---|---|---|---|']
+  COOKIE_BATCHES.forEach((b, batchIndex) => b.cases.forEach((c, caseIndex) => {
+    const { chromium, firefox } = modelVerdicts(batchIndex, caseIndex, DOC_PORTS)
+    const [left, right] = [verdictCell(chromium), verdictCell(firefox)]
+    if (left !== right) rows.push(`| ${b.title}: \`${c.label}\`${b.via === 'response' ? '' : ` (${b.via})`} | ${pair(b)} | ${left} | ${right} |`)
+  }))
+  return rows.join('\n')
+}
+
+/** How many cases the suite measures, and how many of them differ between the engines. */
+export function caseCounts (): { cases: number, differ: number } {
+  let cases = 0
+  let differ = 0
+  COOKIE_BATCHES.forEach((b, batchIndex) => b.cases.forEach((_c, caseIndex) => {
+    const { chromium, firefox } = modelVerdicts(batchIndex, caseIndex, DOC_PORTS)
+    cases++
+    if (verdictCell(chromium) !== verdictCell(firefox)) differ++
+  }))
+  return { cases, differ }
+}
