@@ -174,6 +174,11 @@ t.test('a refused preflight of a server running the plugin: the part refused, fo
   t.match(lowerText.stdout, '(1 preflight re-sent); the server runs fastify-cors-policy.')
   const origin = await check(`${url}/items`, '--origin', 'https://evil.example', '--method', 'PUT')
   t.match(origin.diagnosis, { refused: 'origin', plugin: true, field: 'origins', fix: /^if https:\/\/evil\.example should read this, add 'https:\/\/evil\.example' to the route policy's origins \(fastify-cors-policy\), and check that the route is CORS-enabled/ })
+  const credentialed = await check(`${url}/items`, '--origin', 'https://evil.example', '--method', 'PUT', '--credentials')
+  t.match(credentialed.diagnosis, {
+    refused: 'origin',
+    fix: /^if https:\/\/evil\.example should read this with your users' cookies, add 'https:\/\/evil\.example' to the route policy's origins [^]*\. With credentials, that lets pages of https:\/\/evil\.example send requests as the signed-in user \(with their cookies\) and read the answers: allow only an origin you trust as you trust your own\.$/,
+  })
 
   const text = await run('check', `${url}/items`, '--origin', PAGE, '--method', 'POST', '--header', 'x-debug:1', '--header', 'x-trace:1')
   t.match(text.stdout, 'Found: refused because of the headers x-debug, x-trace: without them, the preflight is allowed (3 preflights re-sent); the server runs fastify-cors-policy.\n')
@@ -365,6 +370,10 @@ async function startCookieApi (t: Test): Promise<{ origin: string, elsewhere: st
       return
     } else if (path === '/refused') {
       response.writeHead(200, { 'set-cookie': 'sid=s3cr3t; Path=/; SameSite=Lax' })
+    } else if (path === '/hop') {
+      response.writeHead(302, { ...allow, location: '/plain', 'set-cookie': 'hop=s3cr3t' })
+    } else if (path === '/plain') {
+      response.writeHead(200, { ...allow, 'set-cookie': ['plain=s3cr3t', 'other=s3cr3t; Path=/'] })
     } else {
       response.writeHead(200, { ...allow, 'set-cookie': ['sid=s3cr3t; Path=/; SameSite=Lax; HttpOnly', 'loose=s3cr3t; SameSite=None'] })
     }
@@ -404,6 +413,15 @@ t.test('the cookie section: after the CORS verdict, each cookie the answers set,
   t.equal(refused.status, 1)
   t.match(refused.stdout, /Cookies: CORS blocks the response \(its cookies are judged all the same\); of the cookie set, Chromium sends back it, Firefox sends back it\.\n/)
   t.match(refused.stdout, /the CORS check refused the response, but the browser stores its cookies before that check/)
+
+  const hop = await run('check', `${cookieApi.origin}/hop`, '--origin', PAGE, '--credentials')
+  t.match(hop.stdout, /Cookies: CORS allows the response; of the 3 cookies set, Chromium sends back all, Firefox sends back all\.\n/)
+  t.match(hop.stdout, /\nCookie hop, set by the redirect from http:\/\/localhost:\d+\/hop:\n/, 'a cookie without attributes, on a redirect')
+  t.match(hop.stdout, /\nCookie other \(Path=\/\), set by the response to http:\/\/localhost:\d+\/plain:\n/)
+  t.notMatch(hop.stdout, /Fix:|s3cr3t/)
+  const preflightText = await run('check', `${cookieApi.origin}/x`, '--origin', PAGE, '--method', 'PUT')
+  t.match(preflightText.stdout, /Cookies: CORS blocks the response \(its cookies are judged all the same\); of the cookie set, Chromium sends back none, Firefox sends back none\.\n/)
+  t.match(preflightText.stdout, /\nCookie pf \(SameSite=Lax\), set by the preflight to http:\/\/localhost:\d+\/x:\n {2}Chromium: not stored: a preflight's Set-Cookie is ignored/)
 
   const probed = await run('check', `${cookieApi.origin}/x`, '--origin', PAGE, '--method', 'PUT', '--json')
   const diagnosis = (JSON.parse(probed.stdout) as Report).diagnosis!

@@ -106,25 +106,6 @@ export async function playground (t: Test, engine: Engine): Promise<void> {
     t.notMatch(card.steps[0]?.cookies[0], /guest-/, 'never the value')
   })
 
-  t.test(`${ENGINE}: login from another site (127.0.0.1): CORS allows both calls, the cookie is not stored, /me gets none; the card says why and shows the safe fix`, async (t) => {
-    const card = await run('cross-site-login')
-    t.match(card, {
-      outcome: 'readable',
-      steps: [
-        { ok: 'true', preflight: 'no', outcome: /^readable · 200 \{"signedIn":"guest-/ },
-        { ok: 'true', preflight: 'no', outcome: /^readable · 401 \{"error":"no session cookie"\}/ },
-      ],
-    })
-    t.match(card.steps[1]?.seen, /^GET \/me\s+200|^GET \/me\s+401/, 'GET /me reached the API')
-    t.notMatch(card.steps[1]?.seen, 'Cookie: …', `${ENGINE} sent no cookie`)
-    t.match(card.steps[1]?.why, 'No cookie went along')
-    const [cookie] = card.steps[0]!.cookies
-    t.match(cookie, new RegExp(`${ENGINE} \\(this browser\\): not stored: 127\\.0\\.0\\.1 is another site \\((?:http://)?127\\.0\\.0\\.1\\) than the page's \\((?:http://)?localhost\\), and a cross-site response cannot set a SameSite=Lax cookie`))
-    t.match(cookie, /Safe fix: Serve the API on http:\/\/localhost \(another port is fine: ports do not make sites\): the cookie is then first-party, and SameSite=Lax keeps working in every browser\./)
-    t.match(cookie, /SameSite=None; Secure; Partitioned[^]*CSRF/, 'the cross-site way comes second, with CSRF defences')
-    if (ENGINE === 'Firefox') t.ok(errors.includes(FIREFOX_REJECTED_COOKIE), 'Firefox\'s console says it rejected the cookie, and why')
-  })
-
   t.test(`${ENGINE}: credentials with a public policy: the API answers *, which never admits credentials`, async (t) => {
     const card = await run('wildcard')
     t.match(card, { outcome: 'blocked', steps: [{ ok: 'false', preflight: 'no', outcome: /^blocked TypeError/ }] })
@@ -159,6 +140,25 @@ export async function playground (t: Test, engine: Engine): Promise<void> {
     const card = await run('preflight')
     t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'cached' }] })
     t.match(card.steps[0]?.why, 'reused its cached preflight answer')
+  })
+
+  t.test(`${ENGINE}: login from another site (127.0.0.1): CORS allows both calls, the cookie is not stored, /me gets none; the card says why and shows the safe fix`, async (t) => {
+    const card = await run('cross-site-login')
+    t.match(card, {
+      outcome: 'readable',
+      steps: [
+        { ok: 'true', preflight: 'no', outcome: /^readable · 200 \{"signedIn":"guest-/ },
+        { ok: 'true', preflight: 'no', outcome: /^readable · 401 \{"error":"no session cookie"\}/ },
+      ],
+    })
+    t.match(card.steps[1]?.seen, /^GET \/me\s+200|^GET \/me\s+401/, 'GET /me reached the API')
+    t.notMatch(card.steps[1]?.seen, 'Cookie: …', `${ENGINE} sent no cookie`)
+    t.match(card.steps[1]?.why, 'No cookie went along')
+    const [cookie] = card.steps[0]!.cookies
+    t.match(cookie, new RegExp(`${ENGINE} \\(this browser\\): not stored: 127\\.0\\.0\\.1 is another site \\((?:http://)?127\\.0\\.0\\.1\\) than the page's \\((?:http://)?localhost\\), and a cross-site response cannot set a SameSite=Lax cookie`))
+    t.match(cookie, /Safe fix: Serve the API on http:\/\/localhost \(another port is fine: ports do not make sites\): the cookie is then first-party, and SameSite=Lax keeps working in every browser\./)
+    t.match(cookie, /SameSite=None; Secure; Partitioned[^]*CSRF/, 'the cross-site way comes second, with CSRF defences')
+    if (ENGINE === 'Firefox') t.ok(errors.includes(FIREFOX_REJECTED_COOKIE), 'Firefox\'s console says it rejected the cookie, and why')
   })
 
   t.test(`${ENGINE}: the page shows every route with its policy, from app.corsPolicyReport()`, async (t) => {
