@@ -79,14 +79,9 @@ export async function cookies (t: Test, engine: Engine): Promise<void> {
   t.teardown(() => page.close())
   await assertSettings(t, engine, page)
 
-  const servers = await startCookieServers(TEST_CERTIFICATE)
-  t.teardown(() => servers.close())
-  const ports: Ports = servers.ports
+  const { ports, command } = await acquireServers()
+  t.teardown(releaseServers)
   const measured = new Map<string, Measured>()
-  // The command's verdicts on the same calls, computed while the browser works.
-  const command = runCommand(ports)
-  // Awaited by its subtest below; until then a failure must not be an unhandled rejection.
-  command.catch(() => {})
 
   // One visit to each page origin; every batch of that page at once, then every echo at once.
   const byPage = new Map<string, number[]>()
@@ -162,6 +157,35 @@ export async function cookies (t: Test, engine: Engine): Promise<void> {
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+type CommandResults = Awaited<ReturnType<typeof runCommand>>
+
+/**
+ * The servers, and the command's verdicts on their calls, shared by the engines that run the part
+ * at the same time (the servers keep no state, and the command's verdicts name both engines): one
+ * set of servers and one command process instead of one per engine. The last engine to finish
+ * closes them.
+ */
+let shared: Promise<{ ports: Ports, command: Promise<CommandResults>, close: () => Promise<void> }> | undefined
+let users = 0
+
+function acquireServers (): Promise<{ ports: Ports, command: Promise<CommandResults> }> {
+  users++
+  shared ??= startCookieServers(TEST_CERTIFICATE).then(({ ports, close }) => {
+    // Computed while the browsers work; awaited by each engine's subtest, so never an unhandled rejection meanwhile.
+    const command = runCommand(ports)
+    command.catch(() => {})
+    return { ports, command, close }
+  })
+  return shared
+}
+
+async function releaseServers (): Promise<void> {
+  if (--users > 0) return
+  const servers = await shared!
+  shared = undefined
+  await servers.close()
+}
 
 /** Every batch of the command's cases, as `check` runs it: exit status and its JSON report. */
 async function runCommand (ports: Ports): Promise<Map<number, { status: number, report: { ok: boolean, setCookies: Array<{ name: string, engines: Record<CookieEngine, Measured & { reason: string }> }> } }>> {
