@@ -249,10 +249,19 @@ function domain ({ cookie, source }: Context): Problem | null {
     : null
 }
 
+/** The cookie's SameSite in words: `a SameSite=Lax cookie`, or `a cookie without SameSite (which Chromium treats as Lax)`. */
+function sameSiteWords (context: Context): string {
+  return context.cookie.sameSite === null
+    ? `a cookie without SameSite (which ${context.rules.title} treats as ${capital(context.sameSite)})`
+    : `a SameSite=${capital(context.sameSite)} cookie`
+}
+
 function sameSiteOnSetting (context: Context): Problem | null {
   if (!context.crossSite || context.sameSite === 'none') return null
-  const written = context.cookie.sameSite === null ? `a cookie without SameSite (which ${context.rules.title} treats as Lax)` : `a SameSite=${capital(context.sameSite)} cookie`
-  return { rule: schemeOnly(context, context.source.url) ? 'scheme' : 'cross-site', reason: `${crossSiteWords(context, context.source.url)}, and a cross-site response cannot set ${written}` }
+  return {
+    rule: schemeOnly(context, context.source.url) ? 'scheme' : 'cross-site',
+    reason: `${crossSiteWords(context, context.source.url)}, and a cross-site response cannot set ${sameSiteWords(context)}`,
+  }
 }
 
 function thirdParty (context: Context): Problem | null {
@@ -286,7 +295,7 @@ function secureOnSending ({ cookie, source }: Context): Problem | null {
 
 function sameSiteOnSending (context: Context): Problem | null {
   if (context.sameSite === 'none' || isSameSiteAs(context, context.source.later)) return null
-  return { rule: 'send-cross-site', reason: `${crossSiteWords(context, context.source.later)}, and it is SameSite=${capital(context.sameSite)}` }
+  return { rule: 'send-cross-site', reason: `${crossSiteWords(context, context.source.later)}, and it is ${sameSiteWords(context)}` }
 }
 
 function partitionOnSending (context: Context, partitioned: boolean): Problem | null {

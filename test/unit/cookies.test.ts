@@ -208,7 +208,9 @@ t.test('each rule for sending it back when the page calls the first URL again', 
   t.equal(outcome(strict), 'chromium: stored, sent back | firefox: stored, sent back')
   const schemeful = judged('a=1; SameSite=Strict', { url: 'http://api.example.test/set', later: 'https://api.example.test/set', page: 'http://app.example.test' })
   t.equal(outcome(schemeful), 'chromium: stored, not sent back | firefox: stored, sent back', 'Chromium does not send it to the other scheme')
-  t.match(schemeful.engines.chromium.reason, /api\.example\.test is another site \(https:\/\/example\.test\) than the page's \(http:\/\/example\.test\), and it is SameSite=Strict/)
+  t.match(schemeful.engines.chromium.reason, /api\.example\.test is another site \(https:\/\/example\.test\) than the page's \(http:\/\/example\.test\), and it is a SameSite=Strict cookie/)
+  const unspecified = judged('a=1', { url: 'http://api.example.test/set', later: 'https://api.example.test/set', page: 'http://app.example.test' })
+  t.match(unspecified.engines.chromium.reason, /, and it is a cookie without SameSite \(which Chromium treats as Lax\); a first-party cookie/)
 
   // Set on a redirect to http://localhost:3001 (first-party there), the call being to https://localhost:3002.
   const firstParty = judged('a=1; SameSite=None; Secure', { page: 'http://localhost:3000', url: 'http://localhost:3001/set', later: 'https://localhost:3002/set' })
