@@ -1,8 +1,9 @@
 // `fastify-cors-policy check <url> --origin <origin>`: the browser's verdict on any live API, over
 // the network, with the reason in the words of a browser's console and the fix. A thin adapter over
-// the browser model of lib/browser/ (the one corsCheck plays with inject); nothing of the plugin's
+// the browser model of lib/tools/browser/ (the one corsCheck plays with inject); nothing of the plugin's
 // runtime imports it.
 import { parseArgs } from 'node:util'
+import { COOKIE_ENGINES, ENGINES, judgePlayed, type SetCookieVerdict } from './tools/browser/cookies.ts'
 import { diagnose, type Diagnosis } from './tools/browser/diagnose.ts'
 import { play, type Step } from './tools/browser/fetch.ts'
 import { chromiumMessage, firefoxMessage, fix, sentence } from './tools/browser/messages.ts'
@@ -15,19 +16,22 @@ export const USAGE = `Usage: fastify-cors-policy check <url> --origin <origin> [
 Would a page at <origin> be allowed to fetch() <url>, and if not, why? Plays the browser's part of
 the Fetch standard over the network against any HTTP(S) server: the preflight when one is needed,
 the request, every redirect, each with the CORS check; then prints the verdict, the reason as a
-browser's console words it, and the fix.
+browser's console words it, and the fix. Then each cookie the answers set: whether Chromium and
+Firefox (with their default settings) store it and send it back, why, and the fix.
 
 Options:
   --origin <origin>          the page's origin, e.g. https://app.example.com (or null)
   --method <method>          as the page passes it to fetch() (default GET); case matters: patch is sent as written
   --header <name>:<value>    a request header the page sets (repeatable)
   --credentials              credentials: 'include' (cookies and HTTP auth go along)
+  --cookie <name>=<value>    a cookie the browser holds for the API, sent with --credentials as a
+                             browser sends it (repeatable); values are never printed
   --json                     one JSON object on stdout instead of text
   --timeout <ms>             how long to wait for each answer (default 10000)
   -h, --help                 this text
 
 Exit status: 0 when the page could read the response, 1 when the browser would block it,
-2 for a usage error or a server that cannot be reached.
+2 for a usage error or a server that cannot be reached. Cookie verdicts do not change it.
 
 Example:
   npx fastify-cors-policy check https://api.example.com/me --origin https://app.example.com --method PUT \\
@@ -49,6 +53,8 @@ interface Check {
   method: string
   headers: Record<string, string>
   credentials: boolean
+  /** --cookie, in order: the Cookie header's pairs. */
+  cookies: Array<[name: string, value: string]>
   json: boolean
   timeout: number
 }
@@ -62,6 +68,7 @@ function parse (argv: string[]): Check | 'help' {
       method: { type: 'string' },
       header: { type: 'string', multiple: true },
       credentials: { type: 'boolean' },
+      cookie: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -94,9 +101,18 @@ function parse (argv: string[]): Check | 'help' {
   for (const name of Object.keys(headers)) {
     if (isForbiddenRequestHeader(name)) throw new UsageError(`--header ${name}: a forbidden request header, which page scripts cannot set`)
   }
+  const cookies: Check['cookies'] = []
+  for (const cookie of values.cookie ?? []) {
+    // The value is never echoed, not even in an error.
+    const equals = cookie.indexOf('=')
+    const name = cookie.slice(0, equals)
+    if (equals < 1 || !TOKEN.test(name)) throw new UsageError('--cookie takes name=value, the name a token (the value is not shown)')
+    if ([...cookie.slice(equals + 1)].some((c) => c === ';' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError(`--cookie ${name}: its value holds a ; or a control character, which a cookie value cannot`)
+    cookies.push([name, cookie.slice(equals + 1)])
+  }
   const timeout = Number(values.timeout ?? 10_000)
   if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout ${values.timeout} is not a number of milliseconds`)
-  return { url, origin, method: normalizeMethod(method), headers, credentials: values.credentials === true, json: values.json === true, timeout }
+  return { url, origin, method: normalizeMethod(method), headers, credentials: values.credentials === true, cookies, json: values.json === true, timeout }
 }
 
 /** Runs the command; resolves to the exit status. */
@@ -116,7 +132,14 @@ export async function main (argv: string[], output: Output): Promise<number> {
   let played
   let diagnosis: Diagnosis | null = null
   try {
-    played = await play(transport, { origin: check.origin, method: check.method, url: check.url, headers: check.headers, credentials: check.credentials })
+    played = await play(transport, {
+      origin: check.origin,
+      method: check.method,
+      url: check.url,
+      headers: check.headers,
+      credentials: check.credentials,
+      cookie: check.cookies.length === 0 ? undefined : check.cookies.map(([name, value]) => `${name}=${value}`).join('; '),
+    })
     const first = played.steps[0]!
     if (played.blocked !== null) {
       diagnosis = await diagnose(transport, played.blocked, { status: first.status, headers: first.responseHeaders })
@@ -131,6 +154,7 @@ export async function main (argv: string[], output: Output): Promise<number> {
   const hidden = played.ok
     ? Object.keys(last!.headers).filter((name) => !played.exposedHeaders.includes(name) && !NOT_CONTENT.test(name)).sort()
     : []
+  const setCookies = judgePlayed(played, { origin: check.origin, url: check.url, credentials: check.credentials })
   const report = {
     ok: played.ok,
     preflight: played.preflight.sent,
@@ -139,13 +163,21 @@ export async function main (argv: string[], output: Output): Promise<number> {
     summary: blocked === null ? null : sentence(blocked),
     fix: blocked === null ? null : diagnosis?.fix ?? fix(blocked),
     diagnosis,
-    request: { url: check.url.href, origin: check.origin, method: check.method, headers: check.headers, credentials: check.credentials },
+    request: {
+      url: check.url.href,
+      origin: check.origin,
+      method: check.method,
+      headers: check.headers,
+      credentials: check.credentials,
+      cookies: check.cookies.map(([name]) => name),
+    },
     steps: played.steps,
     redirects: played.redirects,
     status: played.ok ? last!.status : null,
     exposedHeaders: played.exposedHeaders,
     hiddenHeaders: hidden,
     browserDifferences: played.browserDifferences,
+    setCookies,
   }
   if (check.json) {
     output.stdout(JSON.stringify(report, null, 2) + '\n')
@@ -167,9 +199,29 @@ export async function main (argv: string[], output: Output): Promise<number> {
       lines.push(`Fix: ${report.fix}`)
     }
     for (const difference of played.browserDifferences) lines.push(`Note: ${difference} (The verdict above follows the Fetch standard.)`)
+    if (check.cookies.length > 0 && !check.credentials) lines.push('Note: --cookie was not sent: a browser sends cookies only with credentials: \'include\' (--credentials).')
+    lines.push(...describeCookies(setCookies, played.ok))
     output.stdout(lines.join('\n') + '\n')
   }
   return played.ok ? 0 : 1
+}
+
+/** The cookie section: after the CORS verdict, each cookie the answers set, as each engine treats it. */
+function describeCookies (cookies: SetCookieVerdict[], ok: boolean): string[] {
+  if (cookies.length === 0) return []
+  const backIn = (engine: typeof COOKIE_ENGINES[number]): string => {
+    const back = cookies.filter((cookie) => cookie.engines[engine].sentBack).map((cookie) => cookie.name)
+    return `${ENGINES[engine].title} sends back ${back.length === cookies.length ? (cookies.length > 1 ? 'all' : 'it') : back.length === 0 ? 'none' : back.join(', ')}`
+  }
+  const lines = ['', `Cookies: CORS ${ok ? 'allows' : 'blocks'} the response${ok ? '' : ' (its cookies are judged all the same)'}; ` +
+    `of the ${cookies.length === 1 ? 'cookie' : `${cookies.length} cookies`} set, ${COOKIE_ENGINES.map(backIn).join(', ')}.`]
+  for (const cookie of cookies) {
+    const by = cookie.from === 'preflight' ? 'the preflight to' : cookie.from === 'redirect' ? 'the redirect from' : 'the response to'
+    lines.push(`Cookie ${cookie.name}${cookie.attributes === '' ? '' : ` (${cookie.attributes})`}, set by ${by} ${cookie.url}:`)
+    for (const engine of COOKIE_ENGINES) lines.push(`  ${ENGINES[engine].title}: ${cookie.engines[engine].reason}.`)
+    if (cookie.fix !== null) lines.push(`  Fix: ${cookie.fix}`)
+  }
+  return lines
 }
 
 const NOT_CONTENT = /^(?:access-control-|connection$|keep-alive$|transfer-encoding$|vary$)/

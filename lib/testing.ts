@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { judgePlayed, type CookieEngine, type CookieSource, type CookieVerdict, type SetCookieVerdict } from './tools/browser/cookies.ts'
 import { play, type Transport } from './tools/browser/fetch.ts'
 import type { WireResponse } from './tools/browser/check.ts'
 import { sentence } from './tools/browser/messages.ts'
@@ -6,8 +7,11 @@ import { isForbiddenRequestHeader, normalizeHeaders, normalizeMethod } from './t
 import { isHttp } from './tools/browser/redirect.ts'
 
 export { unsafeHeaderNames } from './tools/browser/request.ts'
+/** One Set-Cookie line judged in each engine, for a page and the URL that answered it (what setCookies holds for each cookie). */
+export { judgeSetCookie } from './tools/browser/cookies.ts'
+export type { CookieEngine, CookieSource, CookieVerdict, SetCookieVerdict }
 
-// corsCheck: the browser model of lib/browser/ played against an app with inject, so that an
+// corsCheck: the browser model of lib/tools/browser/ played against an app with inject, so that an
 // application's own tests can ask "would a browser on this origin be allowed to make this call?"
 // It follows the Fetch standard; where a browser currently differs (Chromium, Firefox), the result
 // says so instead of following that browser. The CLI (lib/cli.ts) plays the same model over the network.
@@ -23,12 +27,17 @@ export interface CorsCheckRequest {
   headers?: Record<string, string>
   /** `credentials: 'include'`: cookies and HTTP auth go along, and the stricter checks apply. */
   credentials?: boolean
-  /** Cookies the browser holds for the API's site, sent with every actual request when credentials is true. */
+  /**
+   * Cookies the browser holds for the API, sent as given with every actual request when credentials
+   * is true (never on a preflight, never without credentials). corsCheck does not judge them: it
+   * cannot know their attributes. It judges the cookies the app sets, in `setCookies`.
+   */
   cookies?: Record<string, string>
   body?: string
   /**
    * The app's own origin: relative URLs resolve against it, and redirects to it are followed (with
-   * inject). Default: the origin of `url` when it is absolute, else `http://localhost` (inject's host).
+   * inject); the cookies the app sets are judged for it (its site, and whether it is secure).
+   * Default: the origin of `url` when it is absolute, else `http://localhost` (inject's host).
    */
   apiOrigin?: string
 }
@@ -58,6 +67,17 @@ export interface CorsCheckResult {
   redirects: CorsCheckRedirect[]
   /** Where Chromium or Firefox would decide differently from the Fetch standard on this call: one sentence each. */
   browserDifferences: string[]
+  /**
+   * Every Set-Cookie the browser received on the way (preflights, redirects and a refused answer
+   * included, in order), judged in each engine: whether it is stored, whether it is sent back when
+   * the page calls `url` again with credentials, whether it is kept for the page's site only, why,
+   * and the fix. Names and attributes only, never values.
+   */
+  setCookies: SetCookieVerdict[]
+  /** The origin the app was played as (apiOrigin, or its default). */
+  apiOrigin: string
+  /** When apiOrigin was left at its default, a sentence saying so (the cookies were judged for that origin); else null. */
+  apiOriginNote: string | null
 }
 
 const DEFAULT_API_ORIGIN = 'http://localhost'
@@ -99,6 +119,7 @@ export async function corsCheck (app: FastifyInstance, request: CorsCheckRequest
       : undefined,
     body: request.body,
   })
+  const defaulted = request.apiOrigin === undefined && !URL.canParse(request.url)
   return {
     ok: played.ok,
     preflight: played.preflight,
@@ -107,6 +128,12 @@ export async function corsCheck (app: FastifyInstance, request: CorsCheckRequest
     reason: played.blocked === null ? null : sentence(played.blocked),
     redirects: played.redirects,
     browserDifferences: played.browserDifferences,
+    setCookies: judgePlayed(played, { origin: request.origin, url, credentials }),
+    apiOrigin,
+    apiOriginNote: defaulted
+      ? `apiOrigin was not given, so the app was played as ${DEFAULT_API_ORIGIN} (inject's host): the cookies' site and Secure ` +
+        'verdicts were judged for that origin. Pass apiOrigin (e.g. https://api.example.com) to judge them for the deployed API.'
+      : null,
   }
 }
 

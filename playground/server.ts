@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify'
 import { api } from './api.ts'
 import type { CorsPolicyReportRow } from 'fastify-cors-policy'
+import { judgeSetCookie, type SetCookieVerdict } from 'fastify-cors-policy/testing'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
@@ -21,6 +22,8 @@ export interface PlaygroundOptions {
 export interface Playground {
   pageUrl: string
   apiUrl: string
+  /** The same API as http://127.0.0.1:PORT: another site than the page's (http://localhost), with no set-up. */
+  crossSiteApiUrl: string
   /** Prints the API's policy report (app.printCorsPolicies()). */
   printPolicies: () => void
   close: () => Promise<void>
@@ -37,9 +40,10 @@ export async function startPlayground (options: PlaygroundOptions = {}): Promise
     api: readFileSync(here('api.ts'), 'utf8'),
   }
   let apiUrl = ''
+  let crossSiteApiUrl = ''
   let policyTable = ''
   page.get('/', async (_request, reply) => {
-    const html = files.html.replaceAll('{{API}}', apiUrl)
+    const html = files.html.replaceAll('{{API}}', apiUrl).replaceAll('{{CROSS_SITE_API}}', crossSiteApiUrl)
       .replace('{{API_SOURCE}}', () => escapeHtml(files.api))
       .replace('{{POLICY_REPORT}}', () => policyTable)
     return reply.type('text/html; charset=utf-8').send(html)
@@ -60,10 +64,13 @@ export async function startPlayground (options: PlaygroundOptions = {}): Promise
     await page.close()
     throw error
   }
+  // localhost and 127.0.0.1 are two sites: the same API on the other name is a cross-site API.
+  crossSiteApiUrl = apiUrl.replace('//localhost:', '//127.0.0.1:')
   policyTable = reportTable(app.corsPolicyReport().filter((row) => row.path !== '/__log'))
   return {
     pageUrl,
     apiUrl,
+    crossSiteApiUrl,
     printPolicies: () => { app.printCorsPolicies() },
     close: async () => { await Promise.all([page.close(), app.close()]) },
   }
@@ -110,6 +117,8 @@ interface Entry {
   cookie: boolean
   status: number | null
   sent: Record<string, string>
+  /** Each Set-Cookie of the answer as Chromium and Firefox treat it (fastify-cors-policy/testing's judgeSetCookie). Names and attributes only. */
+  cookies: SetCookieVerdict[]
 }
 
 const MAX_ENTRIES = 500
@@ -141,6 +150,7 @@ function recordCors (app: FastifyInstance): RouteHandlerMethod {
       cookie: request.headers.cookie !== undefined,
       status: null,
       sent: {},
+      cookies: [],
     }
     log.push(entry)
     if (log.length > MAX_ENTRIES) log.shift()
@@ -154,6 +164,16 @@ function recordCors (app: FastifyInstance): RouteHandlerMethod {
     record.entry.status = reply.statusCode
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (name.startsWith('access-control-')) record.entry.sent[name] = String(value)
+    }
+    const setCookie = reply.getHeader('set-cookie')
+    const origin = record.entry.origin
+    if (setCookie !== undefined && origin !== null) {
+      // The page's scenarios that set cookies all call with credentials: 'include'.
+      const url = new URL(request.url, `http://${request.headers.host}`)
+      for (const line of [setCookie].flat()) {
+        const verdict = judgeSetCookie(String(line), { page: origin, url, from: 'response', credentials: true, refused: record.entry.sent['access-control-allow-origin'] === undefined, later: url })
+        if (verdict !== null) record.entry.cookies.push(verdict)
+      }
     }
     record.finish()
   })
@@ -182,7 +202,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     logLevel: process.env.LOG_LEVEL || undefined,
   })
   console.log(`CORS playground: open ${playground.pageUrl}`)
-  console.log(`  page ${playground.pageUrl}, API ${playground.apiUrl} (PORT and API_PORT choose the ports;`)
+  console.log(`  page ${playground.pageUrl}, API ${playground.apiUrl}, the same API as another site ${playground.crossSiteApiUrl}`)
+  console.log('  (PORT and API_PORT choose the ports;')
   console.log('  LOG_LEVEL=debug logs why each request was refused). Ctrl-C stops it.\n')
   console.log('The API\'s routes and policies (app.printCorsPolicies()):\n')
   playground.printPolicies()

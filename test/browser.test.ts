@@ -1,6 +1,7 @@
 import t from 'tap'
 import { cliAgreement } from './browser/cli.ts'
 import { conformance } from './browser/conformance.ts'
+import { cookies } from './browser/cookies.ts'
 import { eachEngine } from './browser/harness.ts'
 import { oracle } from './browser/oracle.ts'
 import { playground } from './browser/playground.ts'
@@ -11,4 +12,5 @@ await eachEngine(t, {
   'corsCheck against the browser': oracle,
   'the playground': playground,
   'the check command against the browser': cliAgreement,
+  'cookies: the browser model against the browser': cookies,
 })

@@ -2,10 +2,13 @@
 // Against a plain node:http API that makes the usual mistakes (test/cli-cases.ts), and a Fastify
 // app with the plugin for the diagnosis of a refused preflight. In-process calls of main() for each
 // case, and the real bin spawned as a user runs it.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
@@ -14,6 +17,7 @@ import { main } from '../lib/cli.ts'
 import { chromiumMessage, firefoxMessage, fix, sentence } from '../lib/tools/browser/messages.ts'
 import type { Blocked, Failure } from '../lib/tools/browser/fetch.ts'
 import { MISTAKES, startMistakesApi } from './cli-cases.ts'
+import { makeTestCertificate } from './certificate.ts'
 
 const PAGE = 'http://localhost:3000'
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -51,24 +55,24 @@ interface Report {
 
 /** What each case's reason (as Chromium's console words it) and fix must say. */
 const EXPECTED: Record<string, { reason?: RegExp, fix?: RegExp, exposed?: string[], hidden?: string[] }> = {
-  'no Access-Control-Allow-Origin': { reason: /: No 'Access-Control-Allow-Origin' header is present on the requested resource\.$/, fix: /^Answer GET \S+\/no-acao with Access-Control-Allow-Origin: http:\/\/localhost:3000\.$/ },
-  'Access-Control-Allow-Origin names another origin': { reason: /has a value 'https:\/\/app\.example\.com' that is not equal to the supplied origin/, fix: /Access-Control-Allow-Origin: http:\/\/localhost:3000 exactly/ },
-  'Access-Control-Allow-Origin with a trailing slash': { reason: /has a value 'http:\/\/localhost:3000\/' that is not equal/, fix: /without the trailing slash/ },
-  'Access-Control-Allow-Origin with two origins': { reason: /contains multiple values 'http:\/\/localhost:3000, https:\/\/app\.example\.com', but only one is allowed/, fix: /^Send one origin, not a list/ },
-  '* with credentials': { reason: /must not be the wildcard '\*' when the request's credentials mode is 'include'/, fix: /Access-Control-Allow-Origin: http:\/\/localhost:3000 and Access-Control-Allow-Credentials: true/ },
-  'credentials without Access-Control-Allow-Credentials': { reason: /'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'/, fix: /Access-Control-Allow-Credentials: true \(exactly that value\)/ },
+  'no Access-Control-Allow-Origin': { reason: /: No 'Access-Control-Allow-Origin' header is present on the requested resource\.$/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+\/no-acao with Access-Control-Allow-Origin: http:\/\/localhost:3000\.$/ },
+  'Access-Control-Allow-Origin names another origin': { reason: /has a value 'https:\/\/app\.example\.com' that is not equal to the supplied origin/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000 exactly/ },
+  'Access-Control-Allow-Origin with a trailing slash': { reason: /has a value 'http:\/\/localhost:3000\/' that is not equal/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000, without the trailing slash\.$/ },
+  'Access-Control-Allow-Origin with two origins': { reason: /contains multiple values 'http:\/\/localhost:3000, https:\/\/app\.example\.com', but only one is allowed/, fix: /^Send one origin, not a list\. If http:\/\/localhost:3000 should read this, answer with Access-Control-Allow-Origin: http:\/\/localhost:3000 / },
+  '* with credentials': { reason: /must not be the wildcard '\*' when the request's credentials mode is 'include'/, fix: /^With credentials, '\*' is refused\. If http:\/\/localhost:3000 should read this with your users' cookies, answer GET \S+ with Access-Control-Allow-Origin: http:\/\/localhost:3000 and Access-Control-Allow-Credentials: true \(echo the allowed Origin, with Vary: Origin\); otherwise call it without credentials\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user \(with their cookies\) and read the answers: allow only an origin you trust as you trust your own\.$/ },
+  'credentials without Access-Control-Allow-Credentials': { reason: /'Access-Control-Allow-Credentials' header in the response is '' which must be 'true'/, fix: /^If http:\/\/localhost:3000 should read this with your users' cookies, answer GET \S+ with Access-Control-Allow-Credentials: true \(exactly that value\); otherwise call it without credentials\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user/ },
   'a preflight without Access-Control-Allow-Methods': { reason: /: Method PUT is not allowed by Access-Control-Allow-Methods in preflight response\.$/, fix: /Access-Control-Allow-Methods: PUT/ },
-  'a preflight answered 404': { reason: /Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header/, fix: /^re-send|answer preflights from http:\/\/localhost:3000 with 204/ },
+  'a preflight answered 404': { reason: /Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header/, fix: /^if http:\/\/localhost:3000 should read this, answer preflights from http:\/\/localhost:3000 with 204/ },
   'a preflight answered with a redirect': { reason: /Response to preflight request doesn't pass access control check: Redirect is not allowed for a preflight request\.$/, fix: /itself with 204/ },
   'Access-Control-Allow-Headers: * and Authorization': { reason: /Request header field authorization is not allowed by Access-Control-Allow-Headers/, fix: /List authorization by name/ },
   'lower-case patch against PATCH': { reason: /Method patch is not allowed/, fix: /write method: 'PATCH' in the page's fetch\(\)/ },
   'a header the preflight does not allow': { reason: /Request header field x-debug is not allowed/, fix: /Access-Control-Allow-Headers: content-type, x-debug \(it lacks x-debug\)/ },
   'exposed and hidden response headers': { exposed: ['content-type', 'x-request-id'], hidden: ['date', 'x-trace-id'] },
-  'a redirect to a response without Access-Control-Allow-Origin': { reason: /^Access to fetch at '\S+\/no-acao' \(redirected from '\S+\/redirect-no-acao'\) from origin/, fix: /^Answer GET \S+\/no-acao with/ },
+  'a redirect to a response without Access-Control-Allow-Origin': { reason: /^Access to fetch at '\S+\/no-acao' \(redirected from '\S+\/redirect-no-acao'\) from origin/, fix: /^If http:\/\/localhost:3000 should read this, answer GET \S+\/no-acao with/ },
   'a redirect without Access-Control-Allow-Origin': { reason: /at '\S+\/redirect-bare' from origin/ },
   'a redirect to another origin that allows only the page': {
     reason: /^Access to fetch at 'http:\/\/127\.0\.0\.1:\d+\/ok' \(redirected from/,
-    fix: /Access-Control-Allow-Origin: null exactly.*the request's Origin is null/,
+    fix: /^If pages with an opaque origin \(Origin: null: .*allowing null allows every site\), answer GET \S+ with Access-Control-Allow-Origin: null exactly.*the request's Origin is null/,
   },
 }
 
@@ -169,7 +173,12 @@ t.test('a refused preflight of a server running the plugin: the part refused, fo
   const lowerText = await run('check', `${url}/items`, '--origin', PAGE, '--method', 'patch')
   t.match(lowerText.stdout, '(1 preflight re-sent); the server runs fastify-cors-policy.')
   const origin = await check(`${url}/items`, '--origin', 'https://evil.example', '--method', 'PUT')
-  t.match(origin.diagnosis, { refused: 'origin', plugin: true, field: 'origins', fix: /add 'https:\/\/evil\.example' to the route policy's origins/ })
+  t.match(origin.diagnosis, { refused: 'origin', plugin: true, field: 'origins', fix: /^if https:\/\/evil\.example should read this, add 'https:\/\/evil\.example' to the route policy's origins \(fastify-cors-policy\), and check that the route is CORS-enabled/ })
+  const credentialed = await check(`${url}/items`, '--origin', 'https://evil.example', '--method', 'PUT', '--credentials')
+  t.match(credentialed.diagnosis, {
+    refused: 'origin',
+    fix: /^if https:\/\/evil\.example should read this with your users' cookies, add 'https:\/\/evil\.example' to the route policy's origins [^]*\. With credentials, that lets pages of https:\/\/evil\.example send requests as the signed-in user \(with their cookies\) and read the answers: allow only an origin you trust as you trust your own\.$/,
+  })
 
   const text = await run('check', `${url}/items`, '--origin', PAGE, '--method', 'POST', '--header', 'x-debug:1', '--header', 'x-trace:1')
   t.match(text.stdout, 'Found: refused because of the headers x-debug, x-trace: without them, the preflight is allowed (3 preflights re-sent); the server runs fastify-cors-policy.\n')
@@ -275,13 +284,13 @@ t.test('every refusal in words: corsCheck\'s sentence, the consoles of Chromium 
       'the 302 redirect goes to another origin', /redirect's target/],
     [at({ kind: 'preflight-status', status: 500, cors: null }, { hops: 0, preflight: true, method: 'PUT', credentials: true, requestHeaders: ['x-a'], status: 500 }), 'the preflight was answered with 500, not an ok status',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Response to preflight request doesn't pass access control check: It does not have HTTP ok status.`,
-      /with 204 \(any 2xx\), Access-Control-Allow-Origin: http:\/\/localhost:3000, Access-Control-Allow-Credentials: true, Access-Control-Allow-Methods: PUT, Access-Control-Allow-Headers: x-a\.$/],
+      /^If http:\/\/localhost:3000 should read this with your users' cookies, answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with 204 \(any 2xx\), Access-Control-Allow-Origin: http:\/\/localhost:3000, Access-Control-Allow-Credentials: true, Access-Control-Allow-Methods: PUT, Access-Control-Allow-Headers: x-a\. With credentials, that lets pages of http:\/\/localhost:3000 send requests as the signed-in user/],
     [at({ kind: 'allow-origin-star' }, { hops: 0, preflight: true, credentials: true, status: 204 }), 'the preflight\'s Access-Control-Allow-Origin is \'*\', which is refused with credentials',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Response to preflight request doesn't pass access control check: The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.`,
-      /answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with Access-Control-Allow-Origin: http:\/\/localhost:3000 and/],
+      /^With credentials, '\*' is refused\. If http:\/\/localhost:3000 should read this with your users' cookies, answer the preflight \(OPTIONS http:\/\/api\.test\/b\) with Access-Control-Allow-Origin: http:\/\/localhost:3000 and/],
     [at({ kind: 'allow-origin-missing' }, { requestOrigin: 'null', credentials: true, status: 200 }), 'after 1 redirect, at GET http://api.test/b: the response has no Access-Control-Allow-Origin header',
       `Access to fetch at 'http://api.test/b' (redirected from 'http://api.test/a') from origin '${PAGE}' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource.`,
-      /^Answer GET http:\/\/api\.test\/b with Access-Control-Allow-Origin: null and Access-Control-Allow-Credentials: true \(after a redirect/],
+      /^If pages with an opaque origin \(Origin: null: sandboxed frames, data: and file: pages, requests redirected from another origin\) should read this with your users' cookies \(any site can make its page opaque: allowing null allows every site\), answer GET http:\/\/api\.test\/b with Access-Control-Allow-Origin: null and Access-Control-Allow-Credentials: true \(after a redirect.*\)\. With credentials, that lets such pages send requests as the signed-in user/],
     [at({ kind: 'method', method: 'PURGE' }, { hops: 0, preflight: true }), 'the method PURGE is not in the preflight\'s Access-Control-Allow-Methods',
       `Access to fetch at 'http://api.test/b' from origin '${PAGE}' has been blocked by CORS policy: Method PURGE is not allowed by Access-Control-Allow-Methods in preflight response.`,
       /Access-Control-Allow-Methods: PURGE \(a list such as GET, POST, PURGE works too\)/],
@@ -295,7 +304,7 @@ t.test('every refusal in words: corsCheck\'s sentence, the consoles of Chromium 
   t.equal(firefoxMessage(cases[6]![0]), 'Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://api.test/b. (Reason: CORS preflight response did not succeed). Status code: 500.')
   t.equal(firefoxMessage(cases[5]![0]), 'the 302 redirect goes to another origin')
   t.equal(fix(at({ kind: 'preflight-status', status: 404, cors: null }, { hops: 0, preflight: true, method: 'DELETE' })),
-    `Answer the preflight (OPTIONS http://api.test/b) with 204 (any 2xx), Access-Control-Allow-Origin: ${PAGE}, Access-Control-Allow-Methods: DELETE.`)
+    `If ${PAGE} should read this, answer the preflight (OPTIONS http://api.test/b) with 204 (any 2xx), Access-Control-Allow-Origin: ${PAGE}, Access-Control-Allow-Methods: DELETE.`)
   t.match(firefoxMessage(cases[7]![0]), /at ‘http:\/\/api\.test\/b’\. \(Reason: Credential is not supported/)
 })
 
@@ -339,8 +348,141 @@ t.test('the plugin never loads the browser model or the command; the browser mod
   walk('lib/index.ts')
   t.ok(reached.size > 10, 'the plugin\'s own modules are found')
   t.same([...reached].filter((file) => file.startsWith('lib/tools/browser/') || file === 'lib/cli.ts' || file === 'lib/testing.ts'), [])
-  for (const file of ['request', 'differences', 'check', 'redirect', 'fetch', 'messages', 'diagnose', 'network']) {
-    const outside = importsOf(`lib/tools/browser/${file}.ts`).filter((target) => !target.startsWith('./') && !target.startsWith('node:'))
-    t.same(outside, [], `lib/tools/browser/${file}.ts imports only lib/tools/browser/ and node:`)
+  const files = readdirSync(`${root}lib/tools/browser`).filter((file) => file.endsWith('.ts'))
+  t.ok(files.length >= 11)
+  for (const file of files) {
+    // tldts, a package, holds the Public Suffix List (site.ts); nothing of the plugin is imported.
+    const outside = importsOf(`lib/tools/browser/${file}`).filter((target) => !target.startsWith('./') && !target.startsWith('node:') && target !== 'tldts')
+    t.same(outside, [], `lib/tools/browser/${file} imports only lib/tools/browser/, node: and tldts`)
   }
+})
+
+/** A plain node:http API for the cookie section: same-site from PAGE on localhost, cross-site as 127.0.0.1. */
+async function startCookieApi (t: Test): Promise<{ origin: string, elsewhere: string, seen: Array<string | undefined> }> {
+  const seen: Array<string | undefined> = []
+  const server = createServer((request, response) => {
+    seen.push(request.headers.cookie)
+    const allow = { 'access-control-allow-origin': PAGE, 'access-control-allow-credentials': 'true' }
+    const path = request.url ?? '/'
+    if (request.method === 'OPTIONS') {
+      response.writeHead(403, { vary: 'Access-Control-Request-Method, Access-Control-Request-Headers', 'content-length': '0', 'set-cookie': 'pf=s3cr3t; SameSite=Lax' })
+      response.end()
+      return
+    } else if (path === '/refused') {
+      response.writeHead(200, { 'set-cookie': 'sid=s3cr3t; Path=/; SameSite=Lax' })
+    } else if (path === '/hop') {
+      response.writeHead(302, { ...allow, location: '/plain', 'set-cookie': 'hop=s3cr3t' })
+    } else if (path === '/plain') {
+      response.writeHead(200, { ...allow, 'set-cookie': ['plain=s3cr3t', 'other=s3cr3t; Path=/'] })
+    } else {
+      response.writeHead(200, { ...allow, 'set-cookie': ['sid=s3cr3t; Path=/; SameSite=Lax; HttpOnly', 'loose=s3cr3t; SameSite=None'] })
+    }
+    response.end('ok')
+  })
+  server.keepAliveTimeout = 100
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return { origin: `http://localhost:${port}`, elsewhere: `http://127.0.0.1:${port}`, seen }
+}
+
+t.test('the cookie section: after the CORS verdict, each cookie the answers set, per engine, with the fix; never a value', async (t) => {
+  const cookieApi = await startCookieApi(t)
+  const text = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--credentials', '--cookie', 'session=hunter2', '--cookie', 'theme=dark')
+  t.equal(text.status, 0, 'CORS allows it; a refused cookie does not change the exit status')
+  t.equal(cookieApi.seen.at(-1), 'session=hunter2; theme=dark', 'the --cookie cookies go along as a browser sends them')
+  t.match(text.stdout, '  cookie: session=…; theme=…\n')
+  t.match(text.stdout, /Allowed: [^]*\n\nCookies: CORS allows the response; of the 2 cookies set, Chromium sends back sid, Firefox sends back sid\.\n/)
+  t.match(text.stdout, /Cookie sid \(Path=\/; SameSite=Lax; HttpOnly\), set by the response to http:\/\/localhost:\d+\/login:\n {2}Chromium: stored and sent back: a first-party cookie \(localhost is on the page's site, http:\/\/localhost\)\.\n {2}Firefox: stored and sent back: /)
+  t.match(text.stdout, /Cookie loose \(SameSite=None\), set by [^\n]*\n {2}Chromium: not stored: SameSite=None without Secure is refused\.\n {2}Firefox: not stored: SameSite=None without Secure is refused\.\n {2}Fix: SameSite=None requires Secure/)
+  t.notMatch(text.stdout + text.stderr, /hunter2|dark|s3cr3t/, 'no value is printed')
+
+  const json = await run('check', `${cookieApi.elsewhere}/login`, '--origin', PAGE, '--credentials', '--cookie', 'session=hunter2', '--json')
+  const report = JSON.parse(json.stdout) as Report & { request: { cookies: string[] }, setCookies: Array<{ name: string, attributes: string, engines: Record<string, { stored: boolean }>, fix: string | null }> }
+  t.equal(json.status, 0, 'CORS allows it (the page\'s origin is echoed): the exit status stays 0, whatever the cookies')
+  t.same(report.request.cookies, ['session'])
+  t.same(report.setCookies.map((c) => [c.name, c.attributes, c.engines.chromium!.stored, c.engines.firefox!.stored]), [
+    ['sid', 'Path=/; SameSite=Lax; HttpOnly', false, false],
+    ['loose', 'SameSite=None', false, false],
+  ], 'cross-site: 127.0.0.1 is another site than localhost')
+  t.match(report.setCookies[0]!.fix, /^Serve the API on http:\/\/localhost \(another port is fine/)
+  t.same([report.steps[0]!.headers.cookie, report.steps[0]!.responseHeaders['set-cookie']], ['session=…', 'sid=…; Path=/; SameSite=Lax; HttpOnly, loose=…; SameSite=None'])
+  t.notMatch(json.stdout, /hunter2|s3cr3t/, 'no value in the JSON either')
+
+  const refused = await run('check', `${cookieApi.origin}/refused`, '--origin', PAGE, '--credentials')
+  t.equal(refused.status, 1)
+  t.match(refused.stdout, /Cookies: CORS blocks the response \(its cookies are judged all the same\); of the cookie set, Chromium sends back it, Firefox sends back it\.\n/)
+  t.match(refused.stdout, /the CORS check refused the response, but the browser stores its cookies before that check/)
+
+  const hop = await run('check', `${cookieApi.origin}/hop`, '--origin', PAGE, '--credentials')
+  t.match(hop.stdout, /Cookies: CORS allows the response; of the 3 cookies set, Chromium sends back all, Firefox sends back all\.\n/)
+  t.match(hop.stdout, /\nCookie hop, set by the redirect from http:\/\/localhost:\d+\/hop:\n/, 'a cookie without attributes, on a redirect')
+  t.match(hop.stdout, /\nCookie other \(Path=\/\), set by the response to http:\/\/localhost:\d+\/plain:\n/)
+  t.notMatch(hop.stdout, /Fix:|s3cr3t/)
+  const preflightText = await run('check', `${cookieApi.origin}/x`, '--origin', PAGE, '--method', 'PUT')
+  t.match(preflightText.stdout, /Cookies: CORS blocks the response \(its cookies are judged all the same\); of the cookie set, Chromium sends back none, Firefox sends back none\.\n/)
+  t.match(preflightText.stdout, /\nCookie pf \(SameSite=Lax\), set by the preflight to http:\/\/localhost:\d+\/x:\n {2}Chromium: not stored: a preflight's Set-Cookie is ignored/)
+
+  const probed = await run('check', `${cookieApi.origin}/x`, '--origin', PAGE, '--method', 'PUT', '--json')
+  const diagnosis = (JSON.parse(probed.stdout) as Report).diagnosis!
+  t.ok(diagnosis.probes.length > 0)
+  t.match(JSON.stringify(diagnosis.probes), /"set-cookie":"pf=…; SameSite=Lax"/, 'the re-sent preflights are reported without values too')
+  t.notMatch(probed.stdout, /s3cr3t/)
+  t.match(JSON.parse(probed.stdout), { setCookies: [{ name: 'pf', from: 'preflight', engines: { chromium: { stored: false } } }] })
+})
+
+t.test('--cookie: sent only with --credentials, as a browser does; malformed ones are usage errors that never show the value', async (t) => {
+  const cookieApi = await startCookieApi(t)
+  const plain = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--cookie', 'session=hunter2')
+  t.equal(plain.status, 0)
+  t.equal(cookieApi.seen.at(-1), undefined, 'no Cookie header without credentials')
+  t.match(plain.stdout, 'Note: --cookie was not sent: a browser sends cookies only with credentials: \'include\' (--credentials).')
+  t.match(plain.stdout, /Chromium: not stored: the request was made without credentials: 'include'/)
+  for (const [argument, message] of [
+    ['hunter2', /^fastify-cors-policy: --cookie takes name=value, the name a token \(the value is not shown\)\n/],
+    ['=hunter2', /--cookie takes name=value/],
+    ['bad name=hunter2', /--cookie takes name=value/],
+    ['session=hunter2;x', /^fastify-cors-policy: --cookie session: its value holds a ; or a control character, which a cookie value cannot\n/],
+    ['session=hunter2\u0001', /its value holds a ; or a control character/],
+  ] as const) {
+    const result = await run('check', `${cookieApi.origin}/login`, '--origin', PAGE, '--cookie', argument)
+    t.equal(result.status, 2, argument.replace('hunter2', '…'))
+    t.match(result.stderr, message)
+    t.notMatch(result.stderr, /hunter2/)
+  }
+  t.match((await run('--help')).stdout, '--cookie <name>=<value>    a cookie the browser holds for the API')
+})
+
+t.test('over HTTPS, the bin trusts a certificate through NODE_EXTRA_CA_CERTS, as Node does', async (t) => {
+  const certificate = makeTestCertificate(['localhost', '127.0.0.1'])
+  const page = 'https://localhost:3000'
+  const server = createHttpsServer({ cert: certificate.cert, key: certificate.key }, (_request, response) => {
+    response.writeHead(200, { 'access-control-allow-origin': page, 'access-control-allow-credentials': 'true', 'set-cookie': 'sid=s3cr3t; Secure; SameSite=Lax; Path=/' })
+    response.end('ok')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const folder = mkdtempSync(join(tmpdir(), 'cli-ca-'))
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }))
+  writeFileSync(join(folder, 'ca.pem'), certificate.cert)
+  const url = `https://localhost:${(server.address() as AddressInfo).port}/login`
+  const bin = (env: NodeJS.ProcessEnv): Promise<{ status: number | null, stdout: string, stderr: string }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}bin/fastify-cors-policy.js`, 'check', url, '--origin', page, '--credentials', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.stderr.on('data', (chunk) => { stderr += chunk })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+  const { NODE_EXTRA_CA_CERTS: _unset, ...rest } = process.env
+  const [trusted, untrusted] = await Promise.all([
+    bin({ ...rest, _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_EXTRA_CA_CERTS: join(folder, 'ca.pem') }),
+    bin({ ...rest, _TAPJS_PROCESSINFO_COVERAGE_: '0' }),
+  ])
+  t.equal(trusted.status, 0, trusted.stderr)
+  t.match(JSON.parse(trusted.stdout), { ok: true, setCookies: [{ name: 'sid', engines: { chromium: { stored: true, sentBack: true }, firefox: { stored: true, sentBack: true } } }] },
+    'a Secure cookie from https://localhost, for a page on https://localhost:3000: one site')
+  t.equal(untrusted.status, 2)
+  t.match(untrusted.stderr, /cannot reach https:\/\/localhost:\d+\/login: self[- ]signed certificate/)
 })

@@ -1,7 +1,7 @@
 // Migration, the test oracle, the policy report and live replacement, as users write them.
 import Fastify from 'fastify'
 import cors, { fromFastifyCors, fromFastifyCorsRoute, type CorsDecision, type CorsDeclaredPolicy, type CorsPolicy, type CorsPolicyReportRow, type CorsRouteOption } from 'fastify-cors-policy'
-import { corsCheck, type CorsCheckRedirect, type CorsCheckResult } from 'fastify-cors-policy/testing'
+import { corsCheck, judgeSetCookie, type CookieEngine, type CookieVerdict, type CorsCheckRedirect, type CorsCheckResult, type SetCookieVerdict } from 'fastify-cors-policy/testing'
 
 const app = Fastify()
 await app.register(cors, fromFastifyCors({ origin: ['https://app.example.com', /^https:\/\/.+\.example\.com$/], credentials: true }))
@@ -30,6 +30,21 @@ export const differences: string[] = result.browserDifferences
 await corsCheck(app, { origin: 'https://app.example.com', url: '/me', apiOrigin: 'https://api.example.com' })
 // @ts-expect-error apiOrigin is a serialized origin, a string
 await corsCheck(app, { origin: 'https://app.example.com', url: '/me', apiOrigin: new URL('https://api.example.com') })
+// The cookie half: each Set-Cookie on the way, per engine.
+export const setCookies: SetCookieVerdict[] = result.setCookies
+export const chromium: CookieVerdict | undefined = result.setCookies[0]?.engines.chromium
+export const stored: boolean | undefined = result.setCookies[0]?.engines.firefox.stored
+export const from: 'preflight' | 'redirect' | 'response' | undefined = result.setCookies[0]?.from
+export const apiOriginNote: string | null = result.apiOriginNote
+export const engine: CookieEngine = 'firefox'
+// @ts-expect-error the engines are chromium and firefox
+export const safari: CookieEngine = 'safari'
+// @ts-expect-error a verdict has no value: cookie values never leave the model
+export const value: string = result.setCookies[0]!.value
+const url = new URL('https://api.example.com/session')
+export const judged: SetCookieVerdict | null = judgeSetCookie('sid=1; Secure', { page: 'https://app.example.com', url, from: 'response', credentials: true, refused: false, later: url })
+// @ts-expect-error the URL that answered is a URL, not a string
+judgeSetCookie('sid=1', { page: 'https://app.example.com', url: 'https://api.example.com', from: 'response', credentials: true, refused: false, later: url })
 
 app.corsPolicies.replace('tenants', { origins: ['https://tenant.example'], credentials: true })
 // @ts-expect-error a policy, not a list of origins

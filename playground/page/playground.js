@@ -1,8 +1,14 @@
-/* global document, fetch, location, Headers */
+/* global document, fetch, location, navigator, Headers */
 // The playground page: runs each scenario's fetch calls for real, then asks the API what it saw.
 
 const API = document.querySelector('meta[name="api"]').content
+// The same API under another name: http://127.0.0.1 is another site than http://localhost.
+const CROSS_SITE_API = document.querySelector('meta[name="cross-site-api"]').content
 const PAGE = location.origin
+// Which engine's cookie verdict is this browser's (the API judges each cookie for both).
+const ENGINE = /Firefox\//.test(navigator.userAgent) ? 'firefox' : /Chrom(e|ium)\//.test(navigator.userAgent) ? 'chromium' : null
+const ENGINE_TITLES = { chromium: 'Chromium', firefox: 'Firefox' }
+const base = (step) => step.api === 'cross-site' ? CROSS_SITE_API : API
 
 const json = (value) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) })
 
@@ -33,11 +39,22 @@ const scenarios = [
   },
   {
     id: 'credentials',
-    title: 'Credentialed request with a cookie',
-    blurb: "POST /session sets a cookie; GET /me sends it back with credentials: 'include'. The app policy has credentials: true and lists this page.",
+    title: 'Login on the page\'s site: the cookie comes back',
+    blurb: "POST /session sets a SameSite=Lax cookie; GET /me sends it back with credentials: 'include'. The app policy has credentials: true and lists this page. " +
+      'The API is on localhost like the page: one site (ports do not make sites), so the cookie is first-party. This is the fix for the login below.',
     steps: [
       { path: '/session', init: { method: 'POST', credentials: 'include' } },
       { path: '/me', init: { credentials: 'include' } },
+    ],
+  },
+  {
+    id: 'cross-site-login',
+    title: 'Login from another site: CORS allows it, the cookie never comes back',
+    blurb: 'The same login, with the API called as 127.0.0.1, which is another site than localhost. CORS allows both calls (the app policy lists this page), ' +
+      'but the browser does not store a SameSite=Lax cookie from a cross-site response, so GET /me carries no cookie: 401.',
+    steps: [
+      { api: 'cross-site', path: '/session', init: { method: 'POST', credentials: 'include' } },
+      { api: 'cross-site', path: '/me', init: { credentials: 'include' } },
     ],
   },
   {
@@ -81,7 +98,7 @@ async function runStep (step) {
   const init = step.init ?? {}
   const result = { step, method: (init.method ?? 'GET').toUpperCase() }
   try {
-    const response = await fetch(API + step.path, init)
+    const response = await fetch(base(step) + step.path, init)
     result.ok = true
     result.status = response.status
     result.body = await response.text()
@@ -153,7 +170,7 @@ function explain (result) {
   const allowOrigin = actual.sent['access-control-allow-origin']
   if (result.ok) {
     const credentialed = actual.sent['access-control-allow-credentials'] === 'true' ? ' with Allow-Credentials: true' : ''
-    const cookie = actual.cookie ? ' The cookie went along.' : ''
+    const cookie = actual.cookie ? ' The cookie went along.' : credentials ? ' No cookie went along: the browser holds none for this API.' : ''
     const exposed = result.read.length > 0
       ? ` Scripts see only the headers in Access-Control-Expose-Headers (${actual.sent['access-control-expose-headers'] ?? 'none'}).`
       : ''
@@ -188,7 +205,7 @@ function fetchCode (step) {
   const literal = (value) => typeof value === 'string'
     ? `'${value}'`
     : `{ ${Object.entries(value).map(([k, v]) => `${/^[a-z]+$/i.test(k) ? k : `'${k}'`}: ${literal(v)}`).join(', ')} }`
-  return `fetch(API + '${step.path}'${step.init ? ', ' + literal(step.init) : ''})`
+  return `fetch(${step.api === 'cross-site' ? 'CROSS_SITE_API' : 'API'} + '${step.path}'${step.init ? ', ' + literal(step.init) : ''})`
 }
 
 const PREFLIGHT_TEXT = {
@@ -206,7 +223,7 @@ function renderResult (result) {
     el('code', {}, `response.headers.get('${name}')`), ' → ', el('code', { class: value === null ? 'null' : 'value' }, value === null ? 'null' : `'${value}'`)))
   return el('div', { class: 'step', 'data-ok': String(result.ok), 'data-preflight': result.preflightState },
     el('div', { class: 'line' },
-      el('span', { class: 'method' }, result.method), ' ', el('code', {}, result.step.path),
+      el('span', { class: 'method' }, result.method), ' ', el('code', {}, result.step.api === 'cross-site' ? CROSS_SITE_API + result.step.path : result.step.path),
       el('span', { class: `chip ${result.preflightState}` }, PREFLIGHT_TEXT[result.preflightState])),
     el('table', { class: 'seen' },
       el('caption', {}, 'what the API received and answered'),
@@ -215,7 +232,18 @@ function renderResult (result) {
         : result.seen.map(renderEntry)))),
     outcome,
     ...read,
+    ...result.seen.flatMap((entry) => entry.cookies.map(renderCookie)),
     el('p', { class: 'why' }, explain(result)))
+}
+
+/** A Set-Cookie the API answered, as each engine treats it: the API judged it with fastify-cors-policy/testing. */
+function renderCookie (cookie) {
+  const engines = Object.keys(ENGINE_TITLES).sort((a, b) => (b === ENGINE) - (a === ENGINE))
+  return el('div', { class: 'cookie', 'data-name': cookie.name },
+    el('code', {}, `Set-Cookie: ${cookie.name}=…${cookie.attributes === '' ? '' : '; ' + cookie.attributes}`),
+    ...engines.map((engine) => el('div', { class: `verdict ${cookie.engines[engine].sentBack ? 'ok' : 'bad'}${engine === ENGINE ? ' this' : ''}`, 'data-engine': engine },
+      el('b', {}, `${ENGINE_TITLES[engine]}${engine === ENGINE ? ' (this browser)' : ''}: `), cookie.engines[engine].reason + '.')),
+    cookie.fix === null ? null : el('div', { class: 'fix' }, el('b', {}, 'Safe fix: '), cookie.fix))
 }
 
 function renderEntry (entry) {
@@ -240,7 +268,7 @@ function clip (text) {
 /** The same call checked from a terminal: `npx fastify-cors-policy check`, the command to copy. */
 function checkCommand (step) {
   const init = step.init ?? {}
-  const args = ['npx fastify-cors-policy check', API + step.path, '--origin', PAGE]
+  const args = ['npx fastify-cors-policy check', base(step) + step.path, '--origin', PAGE]
   if (init.method !== undefined && init.method !== 'GET') args.push('--method', init.method)
   for (const [name, value] of Object.entries(init.headers ?? {})) args.push('--header', `'${name}:${value}'`)
   if (init.credentials === 'include') args.push('--credentials')

@@ -8,16 +8,37 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core'
 import type { Test } from 'tap'
 import cors, { type CorsPluginOptions } from '../../lib/index.ts'
+import { makeTestCertificate } from '../certificate.ts'
 
 /** Set by .ci/run: there a browser that is missing or cannot start fails the suite. */
 const REQUIRED = process.env.CORS_BROWSER_REQUIRED === '1'
 
 /**
- * Host names under the reserved `.test` domain that both engines resolve to 127.0.0.1, so that
- * pages can have real subdomain origins. Chromium maps them with --host-resolver-rules, Firefox
- * with the network.dns.localDomains preference; a name missing here fails to resolve in both.
+ * Host names that both engines resolve to 127.0.0.1, so that pages can have real subdomain
+ * origins and real sites: under the reserved `.test` domain, and two names under github.io, a
+ * public suffix of the list's private section (each name there is a site of its own). Chromium
+ * maps them with --host-resolver-rules, Firefox with the network.dns.localDomains preference; a
+ * name missing here fails to resolve in both.
  */
-export const TEST_HOSTS = ['example.test', 'app.example.test', 'a.b.example.test', 'example.test.evil.test'] as const
+export const TEST_HOSTS = [
+  'example.test', 'app.example.test', 'a.b.example.test', 'example.test.evil.test', 'api.example.test', 'api.other.test',
+  'alice.github.io', 'bob.github.io',
+] as const
+
+/**
+ * The certificate of the suite's HTTPS servers, made when the suite starts: for every name above,
+ * localhost and 127.0.0.1. Chromium accepts it by its public key (--ignore-certificate-errors-spki-list),
+ * Firefox through the automation's acceptInsecureCerts.
+ */
+export const TEST_CERTIFICATE = makeTestCertificate([...TEST_HOSTS, 'localhost', '127.0.0.1'])
+
+/**
+ * Firefox's cookie preferences as the browser ships them: puppeteer's profile writes some
+ * (network.cookie.sameSite.laxByDefault, and browser.contentblocking.features.standard, which
+ * older versions turned into network.cookie.cookieBehavior), so the launch clears every user
+ * value under these names. test/browser/cookies.ts asserts the effective values.
+ */
+export const FIREFOX_COOKIE_PREFS = ['network.cookie.', 'browser.contentblocking.features.'] as const
 
 export type EngineName = 'Chromium' | 'Firefox'
 
@@ -28,8 +49,11 @@ export interface Engine {
   /**
    * Where a part of the suite opens its pages: a browser context of its own (own cookies, own
    * preflight cache, own connections), closed when the part ends, before its servers close.
+   * In Chromium these contexts are off the record.
    */
   pages: BrowserContext
+  /** The browser itself: its default context is the engine's regular profile, as a user has it. */
+  browser: Browser
 }
 
 /** One part of the browser suite, run in each engine. */
@@ -54,6 +78,7 @@ const LAUNCHERS: Launcher[] = [
         '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--disable-quic',
         `--host-resolver-rules=${TEST_HOSTS.map((host) => `MAP ${host} 127.0.0.1`).join(', ')}`,
+        `--ignore-certificate-errors-spki-list=${TEST_CERTIFICATE.spki}`,
       ],
     }),
   },
@@ -61,12 +86,20 @@ const LAUNCHERS: Launcher[] = [
     name: 'Firefox',
     path: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
     install: 'install it with apt-get install firefox-esr, or set FIREFOX_PATH',
-    launch: (executablePath) => puppeteer.launch({
-      browser: 'firefox',
-      executablePath,
-      headless: true,
-      extraPrefsFirefox: { 'network.dns.localDomains': TEST_HOSTS.join(',') },
-    }),
+    launch: async (executablePath) => {
+      const browser = await puppeteer.launch({
+        browser: 'firefox',
+        executablePath,
+        headless: true,
+        acceptInsecureCerts: true,
+        // Lets the suite read and reset preferences in the browser's own (chrome) scope.
+        args: ['--remote-allow-system-access'],
+        extraPrefsFirefox: { 'network.dns.localDomains': TEST_HOSTS.join(',') },
+      })
+      await inFirefoxChrome(browser, `for (const branch of ${JSON.stringify(FIREFOX_COOKIE_PREFS)}) ` +
+        'for (const name of Services.prefs.getChildList(branch)) Services.prefs.clearUserPref(name)')
+      return browser
+    },
   },
 ]
 
@@ -114,7 +147,7 @@ export async function eachEngine (t: Test, parts: Record<string, Part>): Promise
         await t.test(title, async (t) => {
           const pages = await browser.createBrowserContext()
           try {
-            await part(t, { name, version, pages })
+            await part(t, { name, version, pages, browser })
           } finally {
             // Teardowns run last-in first-out: registered after the part's servers, the context
             // closes before them, so no keep-alive or preconnected socket of its holds a close().
@@ -124,6 +157,22 @@ export async function eachEngine (t: Test, parts: Record<string, Part>): Promise
       }
     })
   }
+}
+
+/**
+ * Evaluates `expression` in Firefox's browser (chrome) scope, where `Services` is, and returns its
+ * value (JSON-serializable). WebDriver BiDi reaches that scope with --remote-allow-system-access.
+ */
+export async function inFirefoxChrome (browser: Browser, expression: string): Promise<unknown> {
+  const connection = (browser as unknown as { connection: { send: (method: string, params: object) => Promise<{ result: any }> } }).connection
+  const { result: tree } = await connection.send('browsingContext.getTree', { 'moz:scope': 'chrome' })
+  const { result } = await connection.send('script.evaluate', {
+    expression: `JSON.stringify((() => { ${expression} })() ?? null)`,
+    target: { context: tree.contexts[0].context },
+    awaitPromise: false,
+  })
+  if (result.type !== 'success') throw new Error(`Firefox chrome scope: ${JSON.stringify(result.exceptionDetails?.text ?? result)}`)
+  return JSON.parse(result.result.value)
 }
 
 async function listen (app: FastifyInstance): Promise<number> {

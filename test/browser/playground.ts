@@ -5,14 +5,21 @@ import { startPlayground } from '../../playground/server.ts'
 import type { Test } from 'tap'
 import type { Engine, EngineName } from './harness.ts'
 
-interface ShownStep { ok: string, preflight: string, outcome: string, seen: string, read: string[], why: string }
+interface ShownStep { ok: string, preflight: string, outcome: string, seen: string, read: string[], why: string, cookies: string[] }
 interface ShownCard { outcome: string, badge: string, steps: ShownStep[] }
 
-/** What each engine reports (console error, or page error in Firefox) for a request the CORS check refused. */
+/**
+ * What each engine reports (console error, or page error in Firefox) for a request the CORS check
+ * refused; and for the cross-site login, Chromium the 401 of GET /me without the session cookie,
+ * Firefox the cookie it rejected (FIREFOX_REJECTED_COOKIE).
+ */
 const CORS_CONSOLE_NOISE: Record<EngineName, (text: string) => boolean> = {
-  Chromium: (text) => text.includes('has been blocked by CORS policy') || text === 'Failed to load resource: net::ERR_FAILED',
-  Firefox: (text) => text.startsWith('Cross-Origin Request Blocked:'),
+  Chromium: (text) => text.includes('has been blocked by CORS policy') || text === 'Failed to load resource: net::ERR_FAILED' ||
+    text === 'Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+  Firefox: (text) => text.startsWith('Cross-Origin Request Blocked:') || text === FIREFOX_REJECTED_COOKIE,
 }
+
+const FIREFOX_REJECTED_COOKIE = 'Cookie “playground_session” has been rejected because it is in a cross-site context and its “SameSite” is “Lax” or “Strict”.'
 
 export async function playground (t: Test, engine: Engine): Promise<void> {
   const { name: ENGINE } = engine
@@ -43,6 +50,7 @@ export async function playground (t: Test, engine: Engine): Promise<void> {
           seen: text(step.querySelector('table.seen tbody')),
           read: [...step.querySelectorAll('.read')].map(text),
           why: text(step.querySelector('.why')),
+          cookies: [...step.querySelectorAll('.cookie')].map(text),
         })),
       }
     }, id)
@@ -93,6 +101,9 @@ export async function playground (t: Test, engine: Engine): Promise<void> {
     })
     t.match(card.steps[1]?.seen, /GET \/me\s+Cookie: …\s+200\s+access-control-allow-origin: .*\s+access-control-allow-credentials: true/)
     t.match(card.steps[1]?.why, 'The cookie went along')
+    t.equal(card.steps[0]?.cookies.length, 1, 'the login\'s cookie, judged by the API')
+    t.match(card.steps[0]?.cookies[0], new RegExp(`^Set-Cookie: playground_session=…; Path=/; SameSite=Lax; HttpOnly; Max-Age=3600\\s+${ENGINE} \\(this browser\\): stored and sent back: a first-party cookie \\(localhost is on the page's site`))
+    t.notMatch(card.steps[0]?.cookies[0], /guest-/, 'never the value')
   })
 
   t.test(`${ENGINE}: credentials with a public policy: the API answers *, which never admits credentials`, async (t) => {
@@ -129,6 +140,25 @@ export async function playground (t: Test, engine: Engine): Promise<void> {
     const card = await run('preflight')
     t.match(card, { outcome: 'readable', steps: [{ ok: 'true', preflight: 'cached' }] })
     t.match(card.steps[0]?.why, 'reused its cached preflight answer')
+  })
+
+  t.test(`${ENGINE}: login from another site (127.0.0.1): CORS allows both calls, the cookie is not stored, /me gets none; the card says why and shows the safe fix`, async (t) => {
+    const card = await run('cross-site-login')
+    t.match(card, {
+      outcome: 'readable',
+      steps: [
+        { ok: 'true', preflight: 'no', outcome: /^readable · 200 \{"signedIn":"guest-/ },
+        { ok: 'true', preflight: 'no', outcome: /^readable · 401 \{"error":"no session cookie"\}/ },
+      ],
+    })
+    t.match(card.steps[1]?.seen, /^GET \/me\s+200|^GET \/me\s+401/, 'GET /me reached the API')
+    t.notMatch(card.steps[1]?.seen, 'Cookie: …', `${ENGINE} sent no cookie`)
+    t.match(card.steps[1]?.why, 'No cookie went along')
+    const [cookie] = card.steps[0]!.cookies
+    t.match(cookie, new RegExp(`${ENGINE} \\(this browser\\): not stored: 127\\.0\\.0\\.1 is another site \\((?:http://)?127\\.0\\.0\\.1\\) than the page's \\((?:http://)?localhost\\), and a cross-site response cannot set a SameSite=Lax cookie`))
+    t.match(cookie, /Safe fix: Serve the API on http:\/\/localhost \(another port is fine: ports do not make sites\): the cookie is then first-party, and SameSite=Lax keeps working in every browser\./)
+    t.match(cookie, /SameSite=None; Secure; Partitioned[^]*CSRF/, 'the cross-site way comes second, with CSRF defences')
+    if (ENGINE === 'Firefox') t.ok(errors.includes(FIREFOX_REJECTED_COOKIE), 'Firefox\'s console says it rejected the cookie, and why')
   })
 
   t.test(`${ENGINE}: the page shows every route with its policy, from app.corsPolicyReport()`, async (t) => {

@@ -5,7 +5,8 @@
 // policy field that would allow the request is named.
 import { headerValue, preflightCheck, type WireResponse } from './check.ts'
 import type { Blocked, Step, Transport } from './fetch.ts'
-import { joinedHeaders } from './fetch.ts'
+import { recordStep } from './fetch.ts'
+import { credentialsMeaning, ifAllowed } from './messages.ts'
 
 export interface Diagnosis {
   /** Which part of the request the server refuses. */
@@ -41,8 +42,9 @@ export async function diagnose<R> (transport: Transport<R>, blocked: Blocked, an
   const passes = async (method: string, headers: readonly string[]): Promise<boolean> => {
     const sent: Record<string, string> = { origin: blocked.requestOrigin, 'access-control-request-method': method }
     if (headers.length > 0) sent['access-control-request-headers'] = headers.join(',')
-    const { response } = await transport.send({ method: 'OPTIONS', url, headers: sent, body: undefined })
-    probes.push({ kind: 'preflight', method: 'OPTIONS', url: url.href, headers: sent, status: response.status, responseHeaders: joinedHeaders(response) })
+    const probe = { method: 'OPTIONS', url, headers: sent, body: undefined }
+    const { response } = await transport.send(probe)
+    probes.push(recordStep('preflight', probe, response))
     return preflightCheck(response, blocked.requestOrigin, blocked.credentials, method, headers, []) === null
   }
   const plugin = isPluginRefusal(answer)
@@ -71,7 +73,9 @@ export async function diagnose<R> (transport: Transport<R>, blocked: Blocked, an
       ? `the plugin judges a preflight by the route of its method: declare a ${method} route on this path, with a CORS policy that allows ${blocked.requestOrigin}, or add '${method}' to its policy's methods.`
       : `answer the preflight for ${method} with a 2xx and Access-Control-Allow-Methods: ${method}.`, 'methods')
   }
+  const lead = ifAllowed(blocked.requestOrigin, blocked.credentials).replace(/^If/, 'if')
+  const meaning = blocked.credentials ? credentialsMeaning(blocked.requestOrigin) : ''
   return result('origin', [], `refused for the origin ${blocked.requestOrigin}: even a preflight for GET with no header is refused`, plugin
-    ? `add '${blocked.requestOrigin}' to the route policy's origins (fastify-cors-policy), or check that the route is CORS-enabled (not cors: false).`
-    : `answer preflights from ${blocked.requestOrigin} with 204, Access-Control-Allow-Origin: ${blocked.requestOrigin} and the Access-Control-Allow-* headers.`, 'origins')
+    ? `${lead}, add '${blocked.requestOrigin}' to the route policy's origins (fastify-cors-policy), and check that the route is CORS-enabled (not cors: false).${meaning}`
+    : `${lead}, answer preflights from ${blocked.requestOrigin} with 204, Access-Control-Allow-Origin: ${blocked.requestOrigin} and the Access-Control-Allow-* headers.${meaning}`, 'origins')
 }

@@ -6,6 +6,7 @@
 import { chromiumSafelist, FIREFOX_PREFLIGHTS_AFTER_303, note } from './differences.ts'
 import { corsCheck, exposedHeaders, headerValue, preflightCheck, REDIRECT_STATUSES, type PreflightFailure, type WireResponse } from './check.ts'
 import { redirect, type Hop, type Redirect, type RedirectFailure } from './redirect.ts'
+import { redactCookieHeader, redactSetCookie } from './redact.ts'
 import { needsPreflight, unsafeHeaderNames } from './request.ts'
 
 export type { Redirect } from './redirect.ts'
@@ -38,7 +39,7 @@ export interface PageRequest {
   body?: string
 }
 
-/** One request sent, with the response it got. */
+/** One request sent, with the response it got; cookie values are left out (`sid=…`). */
 export interface Step {
   kind: 'preflight' | 'request'
   method: string
@@ -83,6 +84,8 @@ export interface PlayResult<R> {
   exposedHeaders: string[]
   redirects: Redirect[]
   browserDifferences: string[]
+  /** The Set-Cookie lines of each answer that had any, by the index of its step (cookies.ts judges them). */
+  setCookies: Array<{ step: number, lines: string[] }>
 }
 
 /** Repeated headers joined with `, `, as a browser's Headers shows them. */
@@ -90,6 +93,21 @@ export function joinedHeaders (response: WireResponse): Record<string, string> {
   const out: Record<string, string> = {}
   for (const name of Object.keys(response.headers)) out[name] = headerValue(response, name)!
   return out
+}
+
+/** The Set-Cookie lines of an answer. */
+export function setCookieLines (response: WireResponse): string[] {
+  const value = response.headers['set-cookie']
+  return value === undefined ? [] : Array.isArray(value) ? value : [value]
+}
+
+/** A request and its answer as reported: every header, with cookie values left out. */
+export function recordStep (kind: Step['kind'], request: TransportRequest, response: WireResponse): Step {
+  const headers = request.headers.cookie === undefined ? request.headers : { ...request.headers, cookie: redactCookieHeader(request.headers.cookie) }
+  const responseHeaders = joinedHeaders(response)
+  const lines = setCookieLines(response)
+  if (lines.length > 0) responseHeaders['set-cookie'] = lines.map(redactSetCookie).join(', ')
+  return { kind, method: request.method, url: request.url.href, headers, status: response.status, responseHeaders }
 }
 
 export async function play<R> (transport: Transport<R>, request: PageRequest): Promise<PlayResult<R>> {
@@ -102,6 +120,7 @@ export async function play<R> (transport: Transport<R>, request: PageRequest): P
     exposedHeaders: [],
     redirects: [],
     browserDifferences: [],
+    setCookies: [],
   }
   let hop: Hop = { method: request.method, url: request.url, headers: request.headers, body: request.body }
   let followed = 0
@@ -126,7 +145,9 @@ export async function play<R> (transport: Transport<R>, request: PageRequest): P
   }
   const send = async (kind: Step['kind'], sent: TransportRequest): Promise<{ response: WireResponse, raw: R }> => {
     const answer = await transport.send(sent)
-    result.steps.push({ kind, method: sent.method, url: sent.url.href, headers: sent.headers, status: answer.response.status, responseHeaders: joinedHeaders(answer.response) })
+    result.steps.push(recordStep(kind, sent, answer.response))
+    const lines = setCookieLines(answer.response)
+    if (lines.length > 0) result.setCookies.push({ step: result.steps.length - 1, lines })
     return answer
   }
 

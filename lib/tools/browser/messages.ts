@@ -117,23 +117,45 @@ function allowed (blocked: Blocked): string {
   return blocked.requestOrigin
 }
 
+/**
+ * How a fix for a refused origin begins: a tool cannot know whether the refusal is deliberate, so
+ * the fix is conditional, and says what allowing means where it opens more than reading.
+ */
+export function ifAllowed (origin: string, credentials: boolean): string {
+  const cookies = credentials ? ' with your users\' cookies' : ''
+  return origin === 'null'
+    ? 'If pages with an opaque origin (Origin: null: sandboxed frames, data: and file: pages, requests redirected from another origin) ' +
+      `should read this${cookies} (any site can make its page opaque: allowing null allows every site)`
+    : `If ${origin} should read this${cookies}`
+}
+
+/** What allowing an origin with credentials means, in a sentence. */
+export function credentialsMeaning (origin: string): string {
+  return ` With credentials, that lets ${origin === 'null' ? 'such pages' : `pages of ${origin}`} send requests as the signed-in user ` +
+    '(with their cookies) and read the answers: allow only an origin you trust as you trust your own.'
+}
+
 function corsFix (failure: CorsCheckFailure, blocked: Blocked): string {
   const on = blocked.preflight ? `the preflight (OPTIONS ${blocked.url})` : `${blocked.method} ${blocked.url}`
   const origin = allowed(blocked)
   const credentials = blocked.credentials ? ' and Access-Control-Allow-Credentials: true' : ''
+  const meaning = blocked.credentials ? credentialsMeaning(origin) : ''
   const tainted = origin === blocked.pageOrigin
     ? ''
     : ` (after a redirect to another origin the request's Origin is null: the page's origin ${blocked.pageOrigin} is not sent there)`
+  const lead = ifAllowed(origin, blocked.credentials)
   switch (failure.kind) {
-    case 'allow-origin-missing': return `Answer ${on} with Access-Control-Allow-Origin: ${origin}${credentials}${tainted}.`
-    case 'allow-origin-multiple': return `Send one origin, not a list: Access-Control-Allow-Origin: ${origin} (compare the request's Origin with your list and echo it when it is there, with Vary: Origin).`
+    case 'allow-origin-missing': return `${lead}, answer ${on} with Access-Control-Allow-Origin: ${origin}${credentials}${tainted}.${meaning}`
+    case 'allow-origin-multiple': return `Send one origin, not a list. ${lead}, answer with Access-Control-Allow-Origin: ${origin} (compare the request's Origin ` +
+      `with your list and echo it when it is there, with Vary: Origin).${meaning}`
     case 'allow-origin-mismatch': {
       const detail = failure.value === origin + '/' ? ', without the trailing slash' : ' exactly: scheme, host and port as the page sends them, no path'
-      return `Answer ${on} with Access-Control-Allow-Origin: ${origin}${detail}${tainted}.`
+      return `${lead}, answer ${on} with Access-Control-Allow-Origin: ${origin}${detail}${tainted}.${meaning}`
     }
-    case 'allow-origin-star': return `With credentials, '*' is refused: answer ${on} with Access-Control-Allow-Origin: ${origin} and ` +
-      'Access-Control-Allow-Credentials: true (echo the allowed Origin, with Vary: Origin).'
-    case 'allow-credentials': return `Answer ${on} with Access-Control-Allow-Credentials: true (exactly that value), or call it without credentials.`
+    case 'allow-origin-star': return `With credentials, '*' is refused. ${lead}, answer ${on} with Access-Control-Allow-Origin: ${origin} and ` +
+      `Access-Control-Allow-Credentials: true (echo the allowed Origin, with Vary: Origin); otherwise call it without credentials.${credentialsMeaning(origin)}`
+    case 'allow-credentials': return `${lead}, answer ${on} with Access-Control-Allow-Credentials: true (exactly that value); otherwise call it without credentials.` +
+      credentialsMeaning(origin)
   }
 }
 
@@ -144,8 +166,9 @@ export function fix (blocked: Blocked): string {
   switch (failure.kind) {
     case 'preflight-redirect': return `Answer OPTIONS ${blocked.url} itself with 204 and the Access-Control-Allow-* headers: a preflight is ` +
       'never redirected (or have the page call the URL the redirect points to).'
-    case 'preflight-status': return `Answer the preflight (OPTIONS ${blocked.url}) with 204 (any 2xx), Access-Control-Allow-Origin: ${allowed(blocked)}` +
-      `${blocked.credentials ? ', Access-Control-Allow-Credentials: true' : ''}, Access-Control-Allow-Methods: ${blocked.method}${asked}.`
+    case 'preflight-status': return `${ifAllowed(allowed(blocked), blocked.credentials)}, answer the preflight (OPTIONS ${blocked.url}) with 204 (any 2xx), ` +
+      `Access-Control-Allow-Origin: ${allowed(blocked)}${blocked.credentials ? ', Access-Control-Allow-Credentials: true' : ''}, ` +
+      `Access-Control-Allow-Methods: ${blocked.method}${asked}.${blocked.credentials ? credentialsMeaning(allowed(blocked)) : ''}`
     case 'method': {
       const upper = failure.method.toUpperCase()
       if (upper !== failure.method) {
