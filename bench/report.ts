@@ -5,7 +5,7 @@ import { availableParallelism, cpus, platform, release, totalmem } from 'node:os
 import { join } from 'node:path'
 import { ROOT } from './children.ts'
 import type { MicroResults } from './micro.ts'
-import type { ColdStartResult } from './coldstart.ts'
+import { PATTERN_PATHS, type ColdStartResult } from './coldstart.ts'
 import type { BenchResults, ContenderResult, ScenarioResult } from './runner.ts'
 import {
   CONTENDER_TITLES, SCENARIOS, SWEEP_CONTENDERS, SWEEP_ORIGIN_TITLES, SWEEP_SIZE_TITLES, type Contender, type ScenarioName,
@@ -202,6 +202,8 @@ export function checkTargets (results: BenchResults): TargetCheck[] {
     checks.push({ target: 'cold start: import ≤ 3 × @fastify/cors\'s', measured: ratio3(imported), ceiling: '', met: imported <= 3 })
     checks.push({ target: `cold start: ${int(cold.routes)} routes, register + ready() ≤ 1.10 × the floor`, measured: ratio3(ready), ceiling: '', met: ready <= 1.1 })
     checks.push({ target: `cold start: ${int(cold.routes)} routes, heap after ready() ≤ 1.15 × the floor`, measured: ratio3(heap), ceiling: '', met: heap <= 1.15 })
+    const pattern = cold.patternHeap.plugin / cold.patternHeap.floor
+    checks.push({ target: `cold start: ${int(PATTERN_PATHS)} paths × 2 routes with a subdomain pattern, heap ≤ 1.15 × the floor`, measured: ratio3(pattern), ceiling: '', met: pattern <= 1.15 })
   }
   if (results.sweep !== null) {
     for (const c of results.sweep.cases) {
@@ -272,6 +274,8 @@ export function renderColdStart (cold: ColdStartResult, format: Format): string 
     ['import, Fastify already loaded (ms)', fixed(cold.importMs.fastifyCors, 1), '', fixed(cold.importMs.plugin, 1), `${ratio3(cold.importMs.plugin / cold.importMs.fastifyCors)} × @fastify/cors`],
     [`${int(cold.routes)} routes on ${int(cold.routes)} paths: register + ready() (ms)`, '', fixed(cold.readyMs.floor, 1), fixed(cold.readyMs.plugin, 1), `${ratio3(cold.readyMs.plugin / cold.readyMs.floor)} × floor`],
     ['the same: heap after ready() and a GC, modules included (MB)', '', mb(cold.heapUsed.floor), mb(cold.heapUsed.plugin), `${ratio3(cold.heapUsed.plugin / cold.heapUsed.floor)} × floor`],
+    [`${int(PATTERN_PATHS)} paths × 2 routes, a subdomain pattern with credentials: heap after ready() − heap with Fastify loaded (MB)`, '',
+      mb(cold.patternHeap.floor), mb(cold.patternHeap.plugin), `${ratio3(cold.patternHeap.plugin / cold.patternHeap.floor)} × floor`],
   ], format)
 }
 

@@ -59,8 +59,9 @@ t.test('every scenario runs, each contender serves its requests without an error
   ], 'micro-benchmark: each case for the three list sizes')
 
   const cold = results.coldStart
-  t.ok(cold !== null && [cold.importMs.plugin, cold.importMs.fastifyCors, cold.readyMs.floor, cold.readyMs.plugin, cold.heapUsed.floor, cold.heapUsed.plugin].every((n) => n > 0),
-    'cold start: import, ready and heap measured for each')
+  t.ok(cold !== null && [cold.importMs.plugin, cold.importMs.fastifyCors, cold.readyMs.floor, cold.readyMs.plugin, cold.heapUsed.floor, cold.heapUsed.plugin,
+    cold.patternHeap.floor, cold.patternHeap.plugin].every((n) => n > 0),
+  'cold start: import, ready, heap and the heap with a pattern measured for each')
 
   t.same(results.sweep?.cases.map((c) => `${c.size} ${c.kind}`),
     ['1 exact', '1 miss', '5000+200 exact', '5000+200 pattern', '5000+200 miss'], 'sweep: each allowlist with its request origins')
