@@ -5,10 +5,31 @@ import { MAX_ORIGIN_LENGTH } from './headers.ts'
 // when the first of those is checked, and a plugin without them never pays for it. It is CommonJS:
 // require() loads it as it is, where an ESM import first scans the whole file for its export names.
 let tldts: typeof import('tldts') | undefined
+/** Whether the list was dropped once startup's checks were done (see releaseSuffixList). */
+let released = false
+/** Whether it was needed again after a release: then it is kept, since loading it blocks for 15-45 ms. */
+let kept = false
 
 function parseDomain (host: string): ReturnType<typeof import('tldts').parse> {
-  tldts ??= createRequire(import.meta.url)('tldts') as typeof import('tldts')
+  if (tldts === undefined) {
+    tldts = createRequire(import.meta.url)('tldts') as typeof import('tldts')
+    if (released) kept = true
+  }
   return tldts.parse(host, { allowPrivateDomains: true })
+}
+
+/**
+ * Drops the Public Suffix List (about 1 MB of heap) once the application is ready: requests never
+ * need it, only checking a pattern or a RegExp does. A check after that (corsPolicies.replace or
+ * tryCandidate with a pattern, another server starting) loads it again, and from then on it stays.
+ */
+export function releaseSuffixList (): void {
+  if (kept || tldts === undefined) return
+  tldts = undefined
+  released = true
+  // Node's module cache holds it too; what is left of it is collected with the next full GC.
+  const require = createRequire(import.meta.url)
+  delete require.cache[require.resolve('tldts')]
 }
 
 // Origins as browsers serialize them (Fetch standard, "origin" / HTML "serialization of an origin"):
