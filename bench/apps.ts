@@ -7,7 +7,8 @@ import type { FastifyCorsOptions } from '@fastify/cors'
 import type { CorsPolicy, CorsPluginOptions, CorsRouteOption } from '../lib/index.ts'
 import {
   ALLOWED_HEADERS, APP_METHODS, CANDIDATE_ORIGINS, APP_PATHS, APP_POLICIES, EXACT_ORIGINS, ONE_ORIGIN, PATTERN_ORIGINS, PATTERN_REGEXPS,
-  appPath, appPolicyName, appPolicyOrigins, appPolicyRegExp, type Contender, type ScenarioName,
+  SWEEP_PATH, appPath, appPolicyName, appPolicyOrigins, appPolicyRegExp, sweepLists, type Contender, type ScenarioName,
+  type SweepContender, type SweepSize,
 } from './scenarios.ts'
 
 /** Where the plugin comes from: the TypeScript source (through tsx) or the build in dist/. */
@@ -19,7 +20,7 @@ export type CorsModule =
   | { readonly kind: 'bare' }
 
 /** Loads the CORS module of a contender; done before the clock for startup starts, and timed apart. */
-export async function loadCors (contender: Contender, source: PluginSource): Promise<CorsModule> {
+export async function loadCors (contender: Contender | SweepContender, source: PluginSource): Promise<CorsModule> {
   if (contender === 'plugin') {
     // A variable specifier, so that type-checking does not need a build.
     const specifier = source === 'dist' ? '../dist/index.js' : '../lib/index.ts'
@@ -133,4 +134,34 @@ async function buildLargeApp (app: FastifyInstance, cors: CorsModule): Promise<v
       : cors.kind === 'fastify-cors' ? { cors: fastifyCorsPolicies[k] as unknown as CorsRouteOption } : {}
     for (const method of APP_METHODS) app.route({ method, url: appPath(i), config, handler: hello })
   }
+}
+
+/**
+ * An application of the no-pipelining sweep: one GET route, and for the floor and the plugin the
+ * allowlist of `size`. The floor is bare Fastify plus the hook below, exactly as the issue gives it
+ * (not tuned): the least a CORS layer that writes these headers for these origins can cost.
+ */
+export async function buildSweepApp (contender: SweepContender, size: SweepSize, plugin: CorsModule): Promise<FastifyInstance> {
+  const app = Fastify()
+  const { exact: exactOrigins, patterns } = sweepLists(size)
+  if (contender === 'plugin') {
+    if (plugin.kind !== 'plugin') throw new Error('the plugin contender needs the plugin module')
+    await app.register(plugin.plugin, { default: { origins: [...exactOrigins, ...patterns] } })
+  }
+  if (contender === 'floor') {
+    const exact = new Set(exactOrigins)
+    const suffixes = new Set(patterns.map((p) => p.slice('https://*'.length)))
+    app.addHook('onSend', (request, reply, payload, done) => {
+      reply.header('vary', 'Origin')
+      const o = request.headers.origin
+      if (typeof o === 'string') {
+        let ok = exact.has(o)
+        for (let i = o.indexOf('.'); !ok && i !== -1; i = o.indexOf('.', i + 1)) ok = suffixes.has(o.slice(i))
+        if (ok) reply.header('access-control-allow-origin', o)
+      }
+      done(null, payload)
+    })
+  }
+  app.get(SWEEP_PATH, hello)
+  return app
 }

@@ -25,7 +25,11 @@ export class LineChild {
   #exitCode: number | null = null
   readonly #name: string
 
-  constructor (file: string, args: readonly string[], nodeFlags: readonly string[] = []) {
+  /**
+   * `trace`, when given, takes the lines that are not JSON objects instead of the protocol: what V8
+   * prints on stdout under diagnostic flags such as --trace-gc.
+   */
+  constructor (file: string, args: readonly string[], nodeFlags: readonly string[] = [], trace?: (line: string) => void) {
     this.#name = `${file} ${args.join(' ')}`
     this.#child = spawn(process.execPath, ['--import', 'tsx', ...nodeFlags, benchFile(file), ...args], {
       cwd: ROOT,
@@ -45,10 +49,16 @@ export class LineChild {
     })
     const lines = createInterface({ input: this.#child.stdout as NodeJS.ReadableStream })
     lines.on('line', (line) => {
+      if (trace !== undefined && !line.startsWith('{')) return trace(line)
       const waiter = this.#waiting.shift()
       if (waiter === undefined) this.#lines.push(line)
       else waiter(line)
     })
+  }
+
+  /** The child's process id (the Node process itself: it is spawned without a shell). */
+  get pid (): number | undefined {
+    return this.#child.pid
   }
 
   /** The next line the child writes; rejects if it exits first or takes longer than `timeoutMs`. */

@@ -5,9 +5,12 @@ import { availableParallelism, cpus, platform, release, totalmem } from 'node:os
 import { join } from 'node:path'
 import { ROOT } from './children.ts'
 import type { MicroResults } from './micro.ts'
-import type { ColdStartResult } from './coldstart.ts'
+import { PATTERN_PATHS, type ColdStartResult } from './coldstart.ts'
 import type { BenchResults, ContenderResult, ScenarioResult } from './runner.ts'
-import { CONTENDER_TITLES, SCENARIOS, type Contender, type ScenarioName } from './scenarios.ts'
+import {
+  CONTENDER_TITLES, SCENARIOS, SWEEP_CONTENDERS, SWEEP_ORIGIN_TITLES, SWEEP_SIZE_TITLES, type Contender, type ScenarioName,
+} from './scenarios.ts'
+import { summarizeCase, type SweepResults } from './sweep.ts'
 
 export type Format = 'terminal' | 'markdown'
 
@@ -99,6 +102,57 @@ export function renderMicro (micro: MicroResults, format: Format): string {
   return table(header, rows, format, 2)
 }
 
+const signed = (n: number, digits: number): string => Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(digits)}` : '–'
+
+/** The no-pipelining sweep, one row per allowlist and request origin: medians and paired ratios with their range. */
+export function renderSweep (sweep: SweepResults, format: Format): string {
+  const rows = sweep.cases.map((c) => {
+    const s = summarizeCase(c)
+    return [
+      SWEEP_SIZE_TITLES[c.size],
+      SWEEP_ORIGIN_TITLES[c.kind],
+      ...SWEEP_CONTENDERS.map((contender) => int(s.rps[contender])),
+      `${ratio3(s.toFloor.median)} (${fixed(s.toFloor.min, 3)}–${fixed(s.toFloor.max, 3)})`,
+      `${ratio3(s.toBare.median)} (${fixed(s.toBare.min, 3)}–${fixed(s.toBare.max, 3)})`,
+      ...SWEEP_CONTENDERS.map((contender) => fixed(s.micros[contender], 2)),
+      `${signed(s.microsOverFloor.median, 2)} (${signed(s.microsOverFloor.min, 2)} to ${signed(s.microsOverFloor.max, 2)})`,
+      SWEEP_CONTENDERS.map((contender) => percent(s.spread[contender])).join(' / '),
+    ]
+  })
+  return table([
+    'allowed origins', 'request origin', 'bare req/s', 'floor req/s', 'plugin req/s', 'plugin ÷ floor (range)', 'plugin ÷ bare (range)',
+    'bare µs/req', 'floor µs/req', 'plugin µs/req', 'plugin − floor µs (range)', 'spread bare / floor / plugin',
+  ], rows, format, 2)
+}
+
+/** Every round of the sweep: each contender's req/s, server µs per request and young generation, in the order they ran. */
+export function renderSweepRounds (sweep: SweepResults, format: Format): string {
+  const rows = sweep.cases.flatMap((c) => c.rounds.plugin.map((plugin, i) => {
+    const floor = c.rounds.floor[i]
+    const bare = c.rounds.bare[i]
+    const order = SWEEP_CONTENDERS.slice().sort((a, b) => (c.rounds[a][i]?.position ?? 0) - (c.rounds[b][i]?.position ?? 0))
+    const young = (contender: typeof SWEEP_CONTENDERS[number]): string => {
+      const [before, after] = c.rounds[contender][i]?.newSpace ?? [Number.NaN, Number.NaN]
+      return `${fixed(before / 2 ** 20, 0)}→${fixed(after / 2 ** 20, 0)}`
+    }
+    return [
+      SWEEP_SIZE_TITLES[c.size],
+      SWEEP_ORIGIN_TITLES[c.kind],
+      String(i + 1),
+      order.join(', '),
+      ...SWEEP_CONTENDERS.map((contender) => int(c.rounds[contender][i]?.rps ?? Number.NaN)),
+      ratio3((plugin.rps) / (floor?.rps ?? Number.NaN)),
+      ratio3((plugin.rps) / (bare?.rps ?? Number.NaN)),
+      ...SWEEP_CONTENDERS.map((contender) => fixed(c.rounds[contender][i]?.serverMicros ?? Number.NaN, 2)),
+      SWEEP_CONTENDERS.map(young).join(' / '),
+    ]
+  }))
+  return table([
+    'allowed origins', 'request origin', 'round', 'order', 'bare req/s', 'floor req/s', 'plugin req/s', 'plugin ÷ floor', 'plugin ÷ bare',
+    'bare µs/req', 'floor µs/req', 'plugin µs/req', 'new space MB bare / floor / plugin',
+  ], rows, format, 4)
+}
+
 export interface TargetCheck {
   readonly target: string
   readonly measured: string
@@ -148,6 +202,21 @@ export function checkTargets (results: BenchResults): TargetCheck[] {
     checks.push({ target: 'cold start: import ≤ 3 × @fastify/cors\'s', measured: ratio3(imported), ceiling: '', met: imported <= 3 })
     checks.push({ target: `cold start: ${int(cold.routes)} routes, register + ready() ≤ 1.10 × the floor`, measured: ratio3(ready), ceiling: '', met: ready <= 1.1 })
     checks.push({ target: `cold start: ${int(cold.routes)} routes, heap after ready() ≤ 1.15 × the floor`, measured: ratio3(heap), ceiling: '', met: heap <= 1.15 })
+    const pattern = cold.patternHeap.plugin / cold.patternHeap.floor
+    checks.push({ target: `cold start: ${int(PATTERN_PATHS)} paths × 2 routes with a subdomain pattern, heap ≤ 1.15 × the floor`, measured: ratio3(pattern), ceiling: '', met: pattern <= 1.15 })
+  }
+  if (results.sweep !== null) {
+    for (const c of results.sweep.cases) {
+      const summary = summarizeCase(c)
+      const what = `no pipelining, ${SWEEP_SIZE_TITLES[c.size]} allowed, ${SWEEP_ORIGIN_TITLES[c.kind]}`
+      checks.push({ target: `${what}: ≥ 0.97 × the floor's req/s`, measured: ratio3(summary.toFloor.median), ceiling: '', met: summary.toFloor.median >= 0.97 })
+      checks.push({
+        target: `${what}: server µs/req within 0.5 of the floor's`,
+        measured: signed(summary.microsOverFloor.median, 2),
+        ceiling: '',
+        met: summary.microsOverFloor.median <= 0.5,
+      })
+    }
   }
   if (results.micro !== null) {
     for (const row of results.micro.rows) {
@@ -183,6 +252,13 @@ export function machine (): Record<string, string> {
   }
 }
 
+function sweepSettings (results: BenchResults): string {
+  const o = results.options
+  const sweep = results.sweep as SweepResults
+  return `${o.rounds} round${o.rounds === 1 ? '' : 's'} of ${o.amount === undefined ? `${o.duration} s` : `${o.amount} responses`} per contender after a ${o.warmup} s warm-up for each request origin, ` +
+    `${sweep.options.connections} keep-alive connections, pipelining ${sweep.options.pipelining}; server CPU from ${sweep.cpuSource}`
+}
+
 function settings (results: BenchResults): string {
   const o = results.options
   const short = o.rounds < 3 || o.duration < 3 || o.warmup <= 0
@@ -198,6 +274,8 @@ export function renderColdStart (cold: ColdStartResult, format: Format): string 
     ['import, Fastify already loaded (ms)', fixed(cold.importMs.fastifyCors, 1), '', fixed(cold.importMs.plugin, 1), `${ratio3(cold.importMs.plugin / cold.importMs.fastifyCors)} × @fastify/cors`],
     [`${int(cold.routes)} routes on ${int(cold.routes)} paths: register + ready() (ms)`, '', fixed(cold.readyMs.floor, 1), fixed(cold.readyMs.plugin, 1), `${ratio3(cold.readyMs.plugin / cold.readyMs.floor)} × floor`],
     ['the same: heap after ready() and a GC, modules included (MB)', '', mb(cold.heapUsed.floor), mb(cold.heapUsed.plugin), `${ratio3(cold.heapUsed.plugin / cold.heapUsed.floor)} × floor`],
+    [`${int(PATTERN_PATHS)} paths × 2 routes, a subdomain pattern with credentials: heap after ready() − heap with Fastify loaded (MB)`, '',
+      mb(cold.patternHeap.floor), mb(cold.patternHeap.plugin), `${ratio3(cold.patternHeap.plugin / cold.patternHeap.floor)} × floor`],
   ], format)
 }
 
@@ -208,6 +286,10 @@ export function renderTerminal (results: BenchResults): string {
   if (startup !== null) parts.push('', 'Scenario 5, app of 500 routes (medians of fresh processes):', startup)
   if (results.micro !== null) parts.push('', `Micro-benchmark (ns per call, median of ${results.micro.repeats} × ${int(results.micro.iterations)} calls):`, renderMicro(results.micro, 'terminal'))
   if (results.coldStart !== null) parts.push('', `Cold start (medians of ${results.coldStart.processes} fresh processes each):`, renderColdStart(results.coldStart, 'terminal'))
+  if (results.sweep !== null) {
+    parts.push('', `No pipelining, the plugin against the floor (${sweepSettings(results)}):`, renderSweep(results.sweep, 'terminal'),
+      '', 'Every round:', renderSweepRounds(results.sweep, 'terminal'))
+  }
   const targets = checkTargets(results)
   if (targets.length > 0) parts.push('', 'Targets of the issue:', renderTargets(targets, 'terminal'))
   return parts.join('\n')
@@ -244,6 +326,19 @@ export function renderMarkdown (results: BenchResults): string {
       'same app with one hand-written `OPTIONS` route per path and no CORS logic: the least a design that generates one `OPTIONS` ' +
       'route per path can cost.', '', renderColdStart(results.coldStart, 'markdown'))
   }
+  if (results.sweep !== null) {
+    parts.push('', '## No pipelining: the plugin against the floor', '',
+      `Settings: ${sweepSettings(results)}. As browsers and proxies send requests: each connection waits for a response before ` +
+      'its next request. The floor is bare Fastify plus one hand-written `onSend` hook that writes the same headers for the same ' +
+      'origins (`buildSweepApp` in bench/apps.ts): the least a CORS layer can cost. Before the load, the floor\'s and the plugin\'s ' +
+      'responses are checked to be identical, Date aside. Ratios are paired: the two contenders of the same round, median and ' +
+      'range over the rounds; "spread" is each contender\'s largest req/s over its smallest, minus one.', '',
+      renderSweep(results.sweep, 'markdown'), '',
+      '### Every round', '',
+      '"order" is the order the contenders ran in that round (it turns each round). "new space" is V8\'s young generation before ' +
+      'and after the round: each scavenge runs when it is full, so its size sets how many scavenges a request pays for.', '',
+      renderSweepRounds(results.sweep, 'markdown'))
+  }
   const targets = checkTargets(results)
   if (targets.length > 0) parts.push('', '## Targets', '', renderTargets(targets, 'markdown'))
   parts.push('', '## Method', '', ...METHOD)
@@ -271,6 +366,12 @@ const METHOD = [
     'is loading the CORS module, "heap MB" is heapUsed after `ready()` and a forced GC; "module heap MB" is what loading the ' +
     'CORS module added to it, "app heap MB" what building the app added.',
   '- Before the load, one request checks each contender answers as the scenario requires (the same CORS headers, no error).',
+  '- No pipelining (`bench/sweep.ts`): for each allowlist (1; 1,000; 5,000; 5,000 + 200 subdomain patterns; 20,000 exact origins ' +
+    'such as `https://app42.customer.example`, patterns such as `https://*.tenant7.example.net`), bare Fastify, the floor and the ' +
+    'plugin each run in a fresh server process (no forced GC, as in production), one GET route. For each request origin (an exact ' +
+    'hit in the middle of the list, a subdomain of the last pattern, a name of the same shape that is not listed), each server gets ' +
+    'a warm-up, then the rounds run interleaved, the order turning each round. "µs/req" is the server process\'s CPU time ' +
+    '(utime + stime of /proc/<pid>/stat, every thread: the garbage collector\'s helpers count) over the responses of the round.',
   '- Options: `npm run bench -- --rounds 5 --duration 3 --warmup 2 --connections 100 --pipelining 10 --scenarios simple,list-hit ' +
     '--plugin source|dist --no-micro`, or the environment variables BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, ' +
     'BENCH_PIPELINING, BENCH_SCENARIOS, BENCH_PLUGIN, BENCH_MICRO_ITERATIONS. `npm run bench:micro` runs the micro-benchmark alone.',

@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util'
 import { benchFile } from './children.ts'
 import { renderMarkdown, renderTerminal } from './report.ts'
 import { plannedSeconds, runBench, type BenchOptions } from './runner.ts'
-import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from './scenarios.ts'
+import {
+  SCENARIO_NAMES, SWEEP_CONNECTIONS, SWEEP_PIPELINING, SWEEP_SIZES, isScenarioName, isSweepSize, type ScenarioName, type SweepSize,
+} from './scenarios.ts'
 
 const USAGE = `npm run bench [-- options]; each option can also be set by the environment variable beside it.
   --rounds N            BENCH_ROUNDS            rounds per scenario (default 5; a report needs at least 3)
@@ -21,6 +23,10 @@ const USAGE = `npm run bench [-- options]; each option can also be set by the en
   --cold-start-processes N BENCH_COLD_START     fresh processes per cold-start measurement (default 21)
   --cold-start-routes N                         routes of the cold-start app (default 1,000)
   --no-cold-start                               skip the cold-start measurement (it needs the build in dist/)
+  --sweep-sizes a,b     BENCH_SWEEP_SIZES       no-pipelining sweep: allowlists among ${SWEEP_SIZES.join(', ')} (default all)
+  --sweep-connections N BENCH_SWEEP_CONNECTIONS its connections (default ${SWEEP_CONNECTIONS}; pipelining is ${SWEEP_PIPELINING})
+  --no-sweep                                    skip the no-pipelining sweep
+  (--scenarios '' runs none of the pipelined scenarios: with --no-micro --no-cold-start, the sweep alone)
   --out FILE                                    where to write the report (default bench/results.md)
   --no-write                                    write no report
 `
@@ -40,6 +46,9 @@ const { values } = parseArgs({
     'cold-start-processes': { type: 'string' },
     'cold-start-routes': { type: 'string' },
     'no-cold-start': { type: 'boolean' },
+    'sweep-sizes': { type: 'string' },
+    'sweep-connections': { type: 'string' },
+    'no-sweep': { type: 'boolean' },
     out: { type: 'string' },
     'no-write': { type: 'boolean' },
   },
@@ -64,6 +73,10 @@ if (unknown.length > 0) throw new Error(`unknown scenarios: ${unknown.join(', ')
 const plugin = values.plugin ?? process.env.BENCH_PLUGIN ?? 'source'
 if (plugin !== 'source' && plugin !== 'dist') throw new Error(`--plugin is source or dist, not ${plugin}`)
 
+const sweepSizes = (values['sweep-sizes'] ?? process.env.BENCH_SWEEP_SIZES ?? SWEEP_SIZES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+const unknownSizes = sweepSizes.filter((s) => !isSweepSize(s))
+if (unknownSizes.length > 0) throw new Error(`unknown sweep sizes: ${unknownSizes.join(', ')}; the sizes are ${SWEEP_SIZES.join(', ')}`)
+
 const options: BenchOptions = {
   scenarios: scenarioList as ScenarioName[],
   rounds: Math.round(number(values.rounds, 'BENCH_ROUNDS', 5, 1)),
@@ -78,6 +91,13 @@ const options: BenchOptions = {
     : {
         processes: Math.round(number(values['cold-start-processes'], 'BENCH_COLD_START', 21, 1)),
         routes: Math.round(number(values['cold-start-routes'], 'BENCH_COLD_START_ROUTES', 1000, 1)),
+      },
+  sweep: values['no-sweep'] === true || sweepSizes.length === 0
+    ? false
+    : {
+        sizes: sweepSizes as SweepSize[],
+        connections: Math.round(number(values['sweep-connections'], 'BENCH_SWEEP_CONNECTIONS', SWEEP_CONNECTIONS, 1)),
+        pipelining: SWEEP_PIPELINING,
       },
   log: (line) => process.stderr.write(line + '\n'),
 }

@@ -10,7 +10,8 @@ import { measureColdStart, type ColdStartOptions, type ColdStartResult } from '.
 import type { MicroResults } from './micro.ts'
 import type { ServerReady } from './server.ts'
 import { median } from './stats.ts'
-import { CONTENDERS, SCENARIOS, appOf, type Contender, type Sample, type Scenario, type ScenarioName } from './scenarios.ts'
+import { runSweep, type SweepOptions, type SweepResults } from './sweep.ts'
+import { CONTENDERS, SCENARIOS, SWEEP_CONTENDERS, appOf, sweepKinds, type Contender, type Sample, type Scenario, type ScenarioName } from './scenarios.ts'
 
 export interface BenchOptions {
   readonly scenarios: readonly ScenarioName[]
@@ -28,6 +29,11 @@ export interface BenchOptions {
   readonly micro: false | { readonly iterations: number }
   /** Fresh processes and routes of the cold-start measurement, or false to skip it. */
   readonly coldStart?: false | ColdStartOptions
+  /**
+   * The no-pipelining sweep (bare Fastify, the floor, the plugin; see sweep.ts), or false to skip it.
+   * It takes the rounds, duration, amount and warm-up above, and its own connections and pipelining.
+   */
+  readonly sweep?: false | SweepOptions
   /** Progress, one line at a time. */
   readonly log?: (line: string) => void
 }
@@ -73,6 +79,7 @@ export interface BenchResults {
   readonly scenarios: readonly ScenarioResult[]
   readonly micro: MicroResults | null
   readonly coldStart: ColdStartResult | null
+  readonly sweep: SweepResults | null
   readonly startedAt: Date
   readonly seconds: number
   /** The machine's 1-minute load average before and after: other work shows here. */
@@ -89,6 +96,7 @@ export async function runBench (options: BenchOptions): Promise<BenchResults> {
   const load = new LineChild('load.ts', ['--ttl', String(ttl)])
   const pool = new ServerPool(options.plugin, ttl)
   const scenarios: ScenarioResult[] = []
+  let sweep: SweepResults | null = null
   try {
     for (const [index, name] of options.scenarios.entries()) {
       const scenario = SCENARIOS[name]
@@ -100,6 +108,10 @@ export async function runBench (options: BenchOptions): Promise<BenchResults> {
       const servers = await pool.serversOf(name)
       scenarios.push(await runScenario(scenario, servers, options, load, log))
       await pool.keepOnly(options.scenarios[index + 1])
+    }
+    if (options.sweep !== undefined && options.sweep !== false) {
+      log(`no-pipelining sweep: ${options.sweep.connections} connections, pipelining ${options.sweep.pipelining}, sizes ${options.sweep.sizes.join(', ')}`)
+      sweep = await runSweep(options.sweep, { ...options, ttl }, load, log)
     }
   } finally {
     await pool.keepOnly(undefined)
@@ -121,6 +133,7 @@ export async function runBench (options: BenchOptions): Promise<BenchResults> {
     scenarios,
     micro,
     coldStart,
+    sweep,
     startedAt,
     seconds: (Date.now() - startedAt.getTime()) / 1000,
     load: [loadBefore, loadavg()[0] as number],
@@ -176,9 +189,12 @@ async function start (contender: Contender, scenario: ScenarioName, plugin: Plug
 }
 
 /** Roughly how long the load takes, for the children's time limits and for the user. */
-export function plannedSeconds (options: Pick<BenchOptions, 'scenarios' | 'rounds' | 'duration' | 'warmup'>): number {
+export function plannedSeconds (options: Pick<BenchOptions, 'scenarios' | 'rounds' | 'duration' | 'warmup' | 'sweep'>): number {
   const perContender = options.warmup + options.rounds * (options.duration + 0.2)
-  return options.scenarios.length * CONTENDERS.length * (perContender + 1)
+  const sweepCases = options.sweep === undefined || options.sweep === false
+    ? 0
+    : options.sweep.sizes.reduce((total, size) => total + sweepKinds(size).length, 0)
+  return options.scenarios.length * CONTENDERS.length * (perContender + 1) + sweepCases * SWEEP_CONTENDERS.length * (perContender + 1)
 }
 
 type Rounds = Record<Contender, RoundResult[]>

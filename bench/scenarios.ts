@@ -157,3 +157,79 @@ export function isScenarioName (value: string): value is ScenarioName {
 export function isContender (value: string): value is Contender {
   return (CONTENDERS as readonly string[]).includes(value)
 }
+
+// The no-pipelining regime, as browsers and proxies send requests: 50 keep-alive connections, one
+// request at a time on each, a simple GET from an allowed origin. Its contenders are bare Fastify, the
+// plugin, and the floor: bare Fastify plus one hand-written onSend hook that writes the same headers
+// for the same origins (see apps.ts), the least any CORS layer can cost.
+
+/** The contenders of the sweep, in the order of the first round (the order turns each round). */
+export const SWEEP_CONTENDERS = ['bare', 'floor', 'plugin'] as const
+export type SweepContender = typeof SWEEP_CONTENDERS[number]
+
+export const SWEEP_CONNECTIONS = 50
+export const SWEEP_PIPELINING = 1
+
+/** The allowlists of the sweep: exact origins, then subdomain patterns. */
+export const SWEEP_SIZES = ['1', '1000', '5000', '5000+200', '20000'] as const
+export type SweepSize = typeof SWEEP_SIZES[number]
+
+export const SWEEP_SIZE_TITLES: Readonly<Record<SweepSize, string>> = {
+  1: '1',
+  1000: '1,000',
+  5000: '5,000',
+  '5000+200': '5,000 + 200 patterns',
+  20000: '20,000',
+}
+
+export function isSweepSize (value: string): value is SweepSize {
+  return (SWEEP_SIZES as readonly string[]).includes(value)
+}
+
+/** How many exact origins and subdomain patterns a size lists. */
+export function sweepCounts (size: SweepSize): { readonly exact: number, readonly patterns: number } {
+  const [exact, patterns = '0'] = size.split('+') as [string, string?]
+  return { exact: Number(exact), patterns: Number(patterns) }
+}
+
+export const sweepExactOrigin = (i: number): string => `https://app${i}.customer.example`
+export const sweepPattern = (i: number): string => `https://*.tenant${i}.example.net`
+
+/** The allowlist of a size, built afresh (each server builds its own). */
+export function sweepLists (size: SweepSize): { exact: string[], patterns: string[] } {
+  const counts = sweepCounts(size)
+  return {
+    exact: Array.from({ length: counts.exact }, (_, i) => sweepExactOrigin(i)),
+    patterns: Array.from({ length: counts.patterns }, (_, i) => sweepPattern(i)),
+  }
+}
+
+/** The origins the sweep sends: one listed exactly, one under a pattern (where the list has patterns), one not allowed. */
+export const SWEEP_ORIGIN_KINDS = ['exact', 'pattern', 'miss'] as const
+export type SweepOriginKind = typeof SWEEP_ORIGIN_KINDS[number]
+
+export const SWEEP_ORIGIN_TITLES: Readonly<Record<SweepOriginKind, string>> = {
+  exact: 'exact hit',
+  pattern: 'pattern hit',
+  miss: 'miss',
+}
+
+/** The origin kinds a size is measured with: a pattern hit only where the list has patterns. */
+export function sweepKinds (size: SweepSize): readonly SweepOriginKind[] {
+  return sweepCounts(size).patterns > 0 ? SWEEP_ORIGIN_KINDS : ['exact', 'miss']
+}
+
+/**
+ * The request origin of a kind: the exact origin in the middle of the list (a Set does not care where),
+ * a subdomain of the last pattern, and a name of the same shape under the same domain that is not listed.
+ */
+export function sweepOrigin (size: SweepSize, kind: SweepOriginKind): string {
+  const counts = sweepCounts(size)
+  switch (kind) {
+    case 'exact': return sweepExactOrigin(Math.floor((counts.exact - 1) / 2))
+    case 'pattern': return `https://eu.tenant${counts.patterns - 1}.example.net`
+    case 'miss': return `https://app${counts.exact}.customer.example`
+  }
+}
+
+export const SWEEP_PATH = '/'

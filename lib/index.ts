@@ -3,6 +3,7 @@ import type fastifyPlugin from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { ACRM, ORIGIN } from './policy/headers.ts'
 import { CorsPolicyError, messages } from './policy/errors.ts'
+import { releaseSuffixList } from './policy/origin.ts'
 import { actualHook } from './fastify/actual-hook.ts'
 import { checkEarlierRoutes } from './fastify/earlier-routes.ts'
 import { livePolicies, type CorsPolicies } from './fastify/live.ts'
@@ -67,6 +68,13 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
     return answerPreflight(registry, request, reply, origin, method)
   })
 
+  // Every route's policy has been checked once the app is ready: the Public Suffix List, which only
+  // those checks need, is released then (an onReady hook runs once, never on a request).
+  app.addHook('onReady', function corsReleaseSuffixList (done) {
+    releaseSuffixList()
+    done()
+  })
+
   // Fastify refuses a decorator declared twice in one scope only: a child that registers the plugin
   // again gets its own, over its parent's.
   app.decorate('corsPolicies', livePolicies(registration, registry, watches))
@@ -80,7 +88,7 @@ const plugin: FastifyPluginAsync<CorsPluginOptions> = async function fastifyCors
   const fallback = registration.defaultRoute
   if (fallback !== null) {
     // Rule 7: a 404 answered by this scope's not-found handler carries the default policy's headers.
-    const onSendActual = actualHook(fallback, fallback.slot)
+    const onSendActual = actualHook(fallback)
     app.addHook('onSend', function corsNotFound (request, reply, payload, next) {
       // Actual requests only: a preflight (OPTIONS with Origin and ACRM) is rule 12's.
       if (!request.is404 || (this as Scope)[kRegistration] !== registration || (request.method === 'OPTIONS' &&

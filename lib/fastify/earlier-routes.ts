@@ -67,7 +67,9 @@ function routeKey (method: string, url: string): string {
 // A line of the tree: indentation in units of four characters, the branch, the node's own prefix of
 // the URL, then its routes' methods (and constraints). A node with routes under several constraints
 // has a line per constraint set, the later ones without a branch.
-const TREE_LINE = /^((?:│ {3}| {4})*)(?:[├└]── )?(.*)$/
+// Its box-drawing characters are escaped: the bundle stays ASCII, which V8 keeps as one byte per
+// character (one character beyond ASCII anywhere makes the whole source two bytes per character).
+const TREE_LINE = /^((?:\u2502 {3}| {4})*)(?:[\u251c\u2514]\u2500\u2500 )?(.*)$/
 const ROUTES = / \(([A-Z][\w-]*(?:, [A-Z][\w-]*)*)\)(?: \{.*\})?$/
 const EMPTY_ROOT = '(empty root node)'
 

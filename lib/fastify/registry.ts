@@ -20,7 +20,8 @@ export interface CorsRoute extends ObservedRoute {
 /** One path (as routes declare it), with every method registered on it. */
 export interface CorsPath {
   readonly url: string
-  readonly methods: Set<string>
+  /** Shared by the paths that have the same methods (see withMethod in routes.ts). */
+  methods: readonly string[]
   /** The `Allow` value for plain OPTIONS, joined once after the last route is added. */
   allow: string | null
   /** Which OPTIONS route the plugin generated here: none yet, one for all OPTIONS, or one for preflights only. */
@@ -40,12 +41,20 @@ interface PendingTarget {
   readonly others: string | null
 }
 
+/**
+ * A pending target as it is kept: the route alone for the usual one, on the route's own URL and
+ * without constraints (no object per route and method, in an app of thousands), or the whole target.
+ */
+type PendingItem = CorsRoute | PendingTarget
+
 /** A route as the preflight lookup stores it. */
 interface Target {
   readonly route: CorsRoute
   /** Constrained by more than the host (a version, a custom strategy): the application's router may not select it for a preflight. */
   readonly constrained: boolean
 }
+
+const NO_METHODS: readonly string[] = Object.freeze([])
 
 // This router only stores routes: find-my-way wants a handler, and none is ever called.
 const NO_HANDLER = Function.prototype as () => void
@@ -61,7 +70,7 @@ export class CorsRegistry {
   /** Slots derived from a named policy's slot (headersFromSchema), re-derived when it is replaced. */
   readonly #derived = new Map<PolicySlot, DerivedSlot[]>()
   /**
-   * Mirrors the application's router for the routes the plugin governs: (method, URL) → route (rule 8).
+   * Mirrors the application's router for the routes the plugin governs: (method, URL) to route (rule 8).
    * Built one method at a time, on the first preflight that asks for the method: building it all was
    * the largest part of the plugin's startup time and heap, for a router many applications never use.
    */
@@ -70,7 +79,7 @@ export class CorsRegistry {
    * Per method with at least one route, the routes not yet in #targets, in declaration order; a
    * method without a key is answered without a lookup.
    */
-  readonly #pending = new Map<string, PendingTarget[]>()
+  readonly #pending = new Map<string, PendingItem[]>()
   readonly #paths: PathIndex<CorsPath>
   /** URLs of the OPTIONS routes the plugin generated. */
   readonly generatedUrls: string[] = []
@@ -96,7 +105,7 @@ export class CorsRegistry {
       allowUnsafeRegex: true,
     }
     this.#targets = createRouter(routerOptions)
-    this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: new Set(), allow: null, generated: 'none', constrained: false }))
+    this.#paths = new PathIndex(routerOptions, (url) => ({ url, methods: NO_METHODS, allow: null, generated: 'none', constrained: false }))
   }
 
   /**
@@ -113,13 +122,27 @@ export class CorsRegistry {
     // Routes are complete before the first preflight empties the list: it holds every earlier route
     // of the method. Variants are rare, so only the paths that have one are compared.
     if (others !== null) path.constrained = true
-    if (path.constrained) checkVariants(pending, path, host, others, route)
-    pending.push({ url, path, host, route, others })
+    if (path.constrained) checkVariants(this.#firstOn(pending, path, host), others, route)
+    pending.push(url === route.url && host === undefined && others === null ? route : { url, path, host, route, others })
+  }
+
+  /** The first earlier route of the method on this path and host. */
+  #firstOn (pending: readonly PendingItem[], path: CorsPath, host: unknown): PendingTarget | undefined {
+    for (const item of pending) {
+      const earlier = this.#target(item)
+      if (earlier.path === path && String(earlier.host) === String(host)) return earlier
+    }
+    return undefined
+  }
+
+  #target (item: PendingItem): PendingTarget {
+    return 'route' in item ? item : { url: item.url, path: this.#paths.get(item.url), host: undefined, route: item, others: null }
   }
 
   /** Moves a method's pending routes into #targets, in declaration order. */
-  #addPending (method: FindMyWay.HTTPMethod, pending: PendingTarget[]): void {
-    for (const { url, host, route, others } of pending) {
+  #addPending (method: FindMyWay.HTTPMethod, pending: PendingItem[]): void {
+    for (const item of pending) {
+      const { url, host, route, others } = this.#target(item)
       const constraints = host === undefined ? {} : { host }
       if (this.#targets.findRoute(method, url, constraints) !== null) continue
       this.#targets.on(method, url, { constraints }, NO_HANDLER, { route, constrained: others !== null } satisfies Target)
@@ -180,8 +203,7 @@ function otherConstraints (constraints: Record<string, unknown> | undefined): st
 }
 
 /** Compares a route with the first earlier one on its method, path and host, when their other constraints differ. */
-function checkVariants (pending: readonly PendingTarget[], path: CorsPath, host: unknown, others: string | null, route: CorsRoute): void {
-  const first = pending.find((earlier) => earlier.path === path && String(earlier.host) === String(host))
+function checkVariants (first: PendingTarget | undefined, others: string | null, route: CorsRoute): void {
   // The same constraints twice is a duplicate route, which Fastify itself reports.
   if (first === undefined || first.others === others || samePolicy(first.route, route)) return
   const label = (route: CorsRoute, others: string | null): string => `${route.label} (${others ?? 'no constraint'})`

@@ -3,7 +3,7 @@ import { deciderOf } from '../decision/decider.ts'
 import { CorsPolicyError } from '../policy/errors.ts'
 import { ALLOW } from '../policy/headers.ts'
 import { schemaHeaderNames, withSchemaHeaders, type SchemaHeaderNames } from '../policy/schema-headers.ts'
-import { actualHook } from './actual-hook.ts'
+import { actualHook, type ActualRoute } from './actual-hook.ts'
 import { resolveRoutePolicy, type Registration } from './options.ts'
 import { PREFLIGHT_CONSTRAINT, addPreflightStrategy } from './preflight-constraint.ts'
 import type { CorsPath, CorsRegistry, CorsRoute } from './registry.ts'
@@ -30,7 +30,7 @@ export function isGeneratedRoute (route: { config?: unknown }): boolean {
  * OPTIONS route of its path when it is the first CORS-enabled route there.
  */
 export function governRoute (scope: FastifyInstance, route: DeclaredRoute, registration: Registration, registry: CorsRegistry): void {
-  const methods = Array.isArray(route.method) ? route.method : [route.method]
+  const methods = Array.isArray(route.method) ? route.method : withMethod([], route.method)
   const label = `${methods.join(',')} ${route.url}`
   const schema = route.schema as { cors?: unknown } | undefined
   const config = (route.config as { cors?: unknown } | undefined)?.cors
@@ -47,12 +47,8 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
     slot = deriveSlot(slot, schemaHeaderNames(route.schema as Record<string, unknown> | undefined, `route ${label}`), registry, registration)
   }
 
-  // Equal policies share one compiled policy and its label: logs name the policy as this route knows it.
   const inline = config !== undefined || schema?.cors !== undefined
-  const policyLabel = slot === null
-    ? null
-    : name !== null ? `policy ${JSON.stringify(name)}` : inline ? `inline policy of route ${label}` : 'default policy'
-  const entry: CorsRoute = { label, methods, url: route.url, slot, policyName: name, policyLabel, governed: true }
+  const entry: CorsRoute = new GovernedRoute(methods, route.url, slot, name, inline)
   registry.routes.push(entry)
   if (registration.openapiExtension && slot !== null) {
     route.schema = { ...route.schema, 'x-cors': summarize(entry) } as object
@@ -62,7 +58,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   for (const url of urls) {
     const path = registry.path(url)
     for (const method of methods) {
-      path.methods.add(method)
+      path.methods = withMethod(path.methods, method)
       registry.addTarget(method, url, path, route.constraints, entry)
     }
     path.allow = null
@@ -71,7 +67,7 @@ export function governRoute (scope: FastifyInstance, route: DeclaredRoute, regis
   }
   if (slot === null) return
 
-  route.onSend = appendHook(route.onSend, actualHook(entry, slot))
+  route.onSend = appendHook(route.onSend, actualHook(entry as ActualRoute))
   for (let i = 0; i < urls.length; i++) {
     const path = paths[i] as CorsPath
     if (path.generated === 'none') generateOptionsRoute(scope, route, urls[i] as string, path, methods, registry)
@@ -106,9 +102,58 @@ function answeredUrls (route: DeclaredRoute): readonly string[] {
 
 const OPTIONAL_LAST_PARAMETER = /\/:[^/]+\?$/
 
-function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler[] {
-  if (existing === undefined) return [hook]
+function appendHook (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler | onSendHookHandler[] {
+  // Fastify takes a hook alone as well as in a list: no array per route for the usual case.
+  if (existing === undefined) return hook
   return Array.isArray(existing) ? [...existing, hook] : [existing, hook]
+}
+
+/**
+ * What the plugin keeps of each route it governs, thousands of them in a large app: the label and the
+ * policy's label, which only logs, events and reports read, are written the first time one asks.
+ */
+class GovernedRoute implements CorsRoute {
+  readonly governed = true
+  #label: string | undefined
+  #policyLabel: string | null | undefined
+  readonly #inline: boolean
+
+  constructor (
+    readonly methods: readonly string[], readonly url: string, readonly slot: PolicySlot | null, readonly policyName: string | null, inline: boolean
+  ) {
+    this.#inline = inline
+  }
+
+  get label (): string {
+    this.#label ??= `${this.methods.join(',')} ${this.url}`
+    return this.#label
+  }
+
+  // Equal policies share one compiled policy and its label: logs name the policy as this route knows it.
+  get policyLabel (): string | null {
+    if (this.#policyLabel !== undefined) return this.#policyLabel
+    const name = this.policyName
+    this.#policyLabel = this.slot === null
+      ? null
+      : name !== null ? `policy ${JSON.stringify(name)}` : this.#inline ? `inline policy of route ${this.label}` : 'default policy'
+    return this.#policyLabel
+  }
+}
+
+/**
+ * Frozen lists of methods, shared: by the routes declared for one method (most of them), and by the
+ * paths that have the same methods (most paths of an app), where a list or a Set each would cost
+ * hundreds of bytes in an app of thousands of routes.
+ */
+const METHOD_LISTS = new Map<string, readonly string[]>()
+
+/** `methods` with `method` added at the end, as a shared list. */
+function withMethod (methods: readonly string[], method: string): readonly string[] {
+  if (methods.includes(method)) return methods
+  const key = methods.length === 0 ? method : `${methods.join(' ')} ${method}`
+  let list = METHOD_LISTS.get(key)
+  if (list === undefined) METHOD_LISTS.set(key, list = Object.freeze([...methods, method]))
+  return list
 }
 
 /**
@@ -160,7 +205,7 @@ function plainOptionsHandler (path: CorsPath) {
   }
 }
 
-function allowHeader (methods: ReadonlySet<string>): string {
+function allowHeader (methods: readonly string[]): string {
   const all = new Set(methods)
   if (all.has('GET')) all.add('HEAD')
   all.add('OPTIONS')

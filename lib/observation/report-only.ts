@@ -42,7 +42,7 @@ const KEY_ORIGIN_LENGTH = 256
  * log for want of room is counted, and the next line says how many.
  */
 export class DisagreementLog {
-  /** Key → when it may be logged again. Insertion order is expiry order: the window is the same for all. */
+  /** Key to when it may be logged again. Insertion order is expiry order: the window is the same for all. */
   readonly #quiet = new Map<string, number>()
   #suppressed = 0
 

@@ -8,9 +8,17 @@ import { analyse, type RegExpAnalysis } from './regexp-analysis.ts'
 
 type Add = (path: string, message: string) => void
 
-/** A policy's origins as the checks see them: each string or RegExp with its JSON path. */
+/**
+ * A policy's origins as the checks see them. A list of thousands of exact origins is common, and
+ * only one check reads strings: the list is walked as it is, each JSON path written only for a
+ * problem, and the RegExps (few) are gathered once for the checks that read only them.
+ */
 interface PolicyView {
-  readonly origins: ReadonlyArray<{ readonly path: string, readonly value: string | RegExp }>
+  /** The origins as declared (a lone RegExp as a list of one); values that are neither string nor RegExp are checkOrigins' to report. */
+  readonly origins: readonly unknown[]
+  /** The JSON path of `origins[index]`. */
+  readonly pathOf: (index: number) => string
+  readonly regexps: ReadonlyArray<{ readonly path: string, readonly value: RegExp }>
   readonly credentials: boolean
   readonly insecureAllowed: boolean
 }
@@ -29,10 +37,12 @@ export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
     name: 'an http origin with credentials',
     find (policy, add) {
       if (!policy.credentials || policy.insecureAllowed) return
-      for (const { path, value } of policy.origins) {
+      for (let index = 0; index < policy.origins.length; index++) {
+        const value = policy.origins[index]
+        if (typeof value !== 'string' && !(value instanceof RegExp)) continue
         const example = typeof value === 'string' ? (isInsecureEntry(value) ? '' : null) : analysisOf(value)?.insecure ?? null
         if (example === null) continue
-        add(path, `${typeof value === 'string' ? JSON.stringify(value) : String(value)} allows a plain http origin with credentials: ` +
+        add(policy.pathOf(index), `${typeof value === 'string' ? JSON.stringify(value) : String(value)} allows a plain http origin with credentials: ` +
           'anyone on the network path (public Wi-Fi, a proxy) can inject a script into that origin and read your users\' responses' +
           `${example === '' ? '' : ` (it matches ${example})`}; ` +
           'use https, or set dangerouslyAllowInsecureOrigins: true if you accept that risk (localhost, 127.0.0.1 and [::1] need neither)')
@@ -42,8 +52,7 @@ export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
   {
     name: 'a RegExp origin with an unescaped dot',
     find (policy, add) {
-      for (const { path, value } of policy.origins) {
-        if (!(value instanceof RegExp)) continue
+      for (const { path, value } of policy.regexps) {
         const fixed = escapeBareDots(value.source)
         if (fixed === value.source) continue
         add(path, `${String(value)} has an unescaped "." that matches any character (/^https:\\/\\/app.example.com$/ also matches https://appxexample.com, ` +
@@ -54,8 +63,8 @@ export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
   {
     name: 'a RegExp origin open to catastrophic backtracking',
     find (policy, add) {
-      for (const { path, value } of policy.origins) {
-        if (!(value instanceof RegExp) || !mayBacktrack(value)) continue
+      for (const { path, value } of policy.regexps) {
+        if (!mayBacktrack(value)) continue
         add(path, `${String(value)} may take exponential time on a crafted Origin (nested or too many repetitions, as safe-regex2 judges it), ` +
           'so a few requests could stall the server; for subdomains list a pattern such as "https://*.example.com", ' +
           'or decide in an origin function')
@@ -109,16 +118,18 @@ export const MISCONFIG_CHECKS: readonly MisconfigCheck[] = [
 
 /** Runs every check of the table on a policy, adding what it finds. */
 export function findMisconfigurations (policy: Record<string, unknown>, add: Add): void {
-  const origins = policy.origins
-  const items: Array<{ path: string, value: string | RegExp }> = []
-  if (origins instanceof RegExp) items.push({ path: '/origins', value: origins })
-  if (Array.isArray(origins)) {
-    origins.forEach((value: unknown, index) => {
-      if (typeof value === 'string' || value instanceof RegExp) items.push({ path: `/origins/${index}`, value })
-    })
+  const declared = policy.origins
+  const origins: readonly unknown[] = declared instanceof RegExp ? [declared] : Array.isArray(declared) ? declared : []
+  const pathOf = declared instanceof RegExp ? () => '/origins' : (index: number) => `/origins/${index}`
+  const regexps: Array<{ path: string, value: RegExp }> = []
+  for (let index = 0; index < origins.length; index++) {
+    const value = origins[index]
+    if (value instanceof RegExp) regexps.push({ path: pathOf(index), value })
   }
   const view: PolicyView = {
-    origins: items,
+    origins,
+    pathOf,
+    regexps,
     credentials: policy.credentials === true,
     insecureAllowed: policy.dangerouslyAllowInsecureOrigins === true,
   }
@@ -216,8 +227,8 @@ function analysisOf (regexp: RegExp): RegExpAnalysis | null {
 
 /** The RegExps of a policy for the checks that read the analysis: those without an unescaped dot, whose message says more. */
 function * analysedRegExps (policy: PolicyView): Generator<{ path: string, regexp: RegExp, analysis: RegExpAnalysis }> {
-  for (const { path, value } of policy.origins) {
-    if (!(value instanceof RegExp) || escapeBareDots(value.source) !== value.source) continue
+  for (const { path, value } of policy.regexps) {
+    if (escapeBareDots(value.source) !== value.source) continue
     const analysis = analysisOf(value)
     if (analysis !== null) yield { path, regexp: value, analysis }
   }

@@ -194,25 +194,26 @@ function checkOrigins (origins: unknown, credentials: boolean, add: Add): Normal
   const entries: OriginEntry[] = []
   const regexps: RegExp[] = []
   let ok = true
+  // The path is written only for a problem: a list of thousands of origins allocates nothing per
+  // origin here beyond its entry (see parseOriginEntry).
   origins.forEach((origin: unknown, index) => {
-    const path = `/origins/${index}`
     if (origin instanceof RegExp) {
       const problem = regexpProblem(origin)
       if (problem === null) regexps.push(origin)
-      else { add(path, problem); ok = false }
+      else { add(`/origins/${index}`, problem); ok = false }
       return
     }
     if (typeof origin !== 'string') {
-      add(path, `is ${describe(origin)}; each origin is a string such as "https://app.example.com" or a RegExp`)
+      add(`/origins/${index}`, `is ${describe(origin)}; each origin is a string such as "https://app.example.com" or a RegExp`)
       ok = false
       return
     }
     const entry = parseOriginEntry(origin)
     if (typeof entry === 'string') {
-      add(path, `${JSON.stringify(origin)} ${entry}`)
+      add(`/origins/${index}`, `${JSON.stringify(origin)} ${entry}`)
       ok = false
     } else if (credentials && entry.kind === 'exact' && entry.origin === 'null') {
-      add(path, '"null" with credentials: sandboxed iframes, file: pages and redirects all share the null origin, so any of them could read credentialed responses; remove "null" or set credentials: false')
+      add(`/origins/${index}`, '"null" with credentials: sandboxed iframes, file: pages and redirects all share the null origin, so any of them could read credentialed responses; remove "null" or set credentials: false')
       ok = false
     } else {
       entries.push(entry)

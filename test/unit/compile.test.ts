@@ -83,6 +83,24 @@ t.test('two different policies are compiled twice', async (t) => {
   t.equal(count, 2)
 })
 
+t.test('long policies (thousands of origins, kept by a digest of their key) are shared when equal and compiled apart when not', async (t) => {
+  const list = (n: number): string[] => Array.from({ length: n }, (_, i) => `https://app${i}.customer.example`)
+  const { count, app } = await compiledWhile({}, (app) => {
+    // Equal lists in different objects, then lists that differ in one origin, in credentials, or in order only.
+    for (let i = 0; i < 5; i++) app.get(`/same/${i}`, { config: { cors: { origins: list(2000) } } }, async () => 'same')
+    app.get('/longer', { config: { cors: { origins: list(2001) } } }, async () => 'longer')
+    app.get('/credentials', { config: { cors: { origins: list(2000), credentials: true } } }, async () => 'credentials')
+    app.get('/reversed', { config: { cors: { origins: list(2000).reverse() } } }, async () => 'reversed')
+  })
+  t.teardown(() => app.close())
+  t.equal(count, 4)
+  const answer = async (url: string, origin: string): Promise<string | undefined> =>
+    (await app.inject({ url, headers: { origin } })).headers['access-control-allow-origin'] as string | undefined
+  t.equal(await answer('/same/3', 'https://app1999.customer.example'), 'https://app1999.customer.example')
+  t.equal(await answer('/same/3', 'https://app2000.customer.example'), undefined, 'the shared policy is the 2,000-origin one')
+  t.equal(await answer('/longer', 'https://app2000.customer.example'), 'https://app2000.customer.example', 'the longer list has its own')
+})
+
 t.test('RegExp origins take part in equality by their source and flags', async (t) => {
   const { count, app } = await compiledWhile({}, (app) => {
     app.get('/a', { config: { cors: { origins: /^https:\/\/a\.example$/ } } }, async () => 'a')

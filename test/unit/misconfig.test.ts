@@ -27,6 +27,10 @@ t.test('an http origin with credentials is refused: anyone on the network path c
     t.match(problems[0]?.message, /plain http origin with credentials: anyone on the network path .*; use https, or set dangerouslyAllowInsecureOrigins: true/, origin)
   }
 
+  // Beside an item that is no origin at all, which is reported once, as such, and keeps its place in the paths.
+  t.same(problemsOf({ origins: [42, 'http://app.example.com', /^http:\/\/b\.example\.com$/], credentials: true }).map((p) => p.path),
+    ['/origins/0', '/origins/1', '/origins/2'])
+
   const err = await startupError({}, { origins: ['http://app.example.com'], credentials: true })
   t.type(err, CorsPolicyError)
   t.equal((err as CorsPolicyError).code, 'FST_CORS_POLICY_INVALID')
