@@ -372,6 +372,16 @@ const METHOD = [
     'hit in the middle of the list, a subdomain of the last pattern, a name of the same shape that is not listed), each server gets ' +
     'a warm-up, then the rounds run interleaved, the order turning each round. "µs/req" is the server process\'s CPU time ' +
     '(utime + stime of /proc/<pid>/stat, every thread: the garbage collector\'s helpers count) over the responses of the round.',
+  '- What moves the no-pipelining numbers besides the code a request runs. V8 grows its young generation only when the bytes ' +
+    'surviving scavenges since the last growth exceed its size, and shrinks it at a collection when less than about 1 MB/s was ' +
+    'allocated over the last seconds (the first scavenge after an idle spell, the memory reducer). Under this load only ~16 KB ' +
+    'survive each scavenge (the requests in flight), so a server keeps for minutes the size its startup and its last idle spell ' +
+    'left: with 1 MB semi-spaces a server pays 86 scavenges per 10,000 requests, with 16 MB ones 6, about 3 µs per request apart. ' +
+    'Hence the "new space" column: rounds that started in different sizes compare the heap, not the code. A rarer effect: in some ' +
+    'processes the inline caches of Node\'s own process.nextTick (its tick objects, nine per request) turn megamorphic in the first ' +
+    'seconds, which costs 3 to 5 µs per request for the rest of the process\'s life; which process it hits is decided by its ' +
+    'startup, not by the code of its requests. Both are why rounds are interleaved and reported one by one, and why a run on a ' +
+    'busy machine says little below ±0.05.',
   '- Options: `npm run bench -- --rounds 5 --duration 3 --warmup 2 --connections 100 --pipelining 10 --scenarios simple,list-hit ' +
     '--plugin source|dist --no-micro`, or the environment variables BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, ' +
     'BENCH_PIPELINING, BENCH_SCENARIOS, BENCH_PLUGIN, BENCH_MICRO_ITERATIONS. `npm run bench:micro` runs the micro-benchmark alone.',
