@@ -44,9 +44,23 @@ export const decisionsSeen = (): number => decisions
 const LIST_POLICY: CorsPolicy = { origins: [...EXACT_ORIGINS, ...PATTERN_ORIGINS] }
 const LIST_FASTIFY_CORS: Array<string | RegExp> = [...EXACT_ORIGINS, ...PATTERN_REGEXPS]
 
+/**
+ * Every contender's app has one encapsulated plugin (empty here), as real applications do: any plugin
+ * registered without fastify-plugin is one. Fastify's ready() skips avvio's hook runner for an app with
+ * neither a child scope nor an onReady hook, and only that short path leaves Node's process.nextTick
+ * monomorphic; a child scope or an onReady hook (the plugin has one) turns it megamorphic for the life
+ * of the process, 3-5 µs per request on this machine. Without this, bare Fastify and the floor would
+ * be measured in a state no real application is in (see docs/speed.md).
+ */
+async function newApp (): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(async function applicationPlugins () {})
+  return app
+}
+
 /** Builds the application of one scenario; `ready()` is the caller's. `onRoute` sees every route added. */
 export async function buildApp (cors: CorsModule, scenario: ScenarioName, onRoute: () => void = () => {}): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = await newApp()
   app.addHook('onRoute', onRoute)
   switch (scenario) {
     case 'simple':
@@ -142,7 +156,7 @@ async function buildLargeApp (app: FastifyInstance, cors: CorsModule): Promise<v
  * (not tuned): the least a CORS layer that writes these headers for these origins can cost.
  */
 export async function buildSweepApp (contender: SweepContender, size: SweepSize, plugin: CorsModule): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = await newApp()
   const { exact: exactOrigins, patterns } = sweepLists(size)
   if (contender === 'plugin') {
     if (plugin.kind !== 'plugin') throw new Error('the plugin contender needs the plugin module')

@@ -377,11 +377,14 @@ const METHOD = [
     'allocated over the last seconds (the first scavenge after an idle spell, the memory reducer). Under this load only ~16 KB ' +
     'survive each scavenge (the requests in flight), so a server keeps for minutes the size its startup and its last idle spell ' +
     'left: with 1 MB semi-spaces a server pays 86 scavenges per 10,000 requests, with 16 MB ones 6, about 3 µs per request apart. ' +
-    'Hence the "new space" column: rounds that started in different sizes compare the heap, not the code. A rarer effect: in some ' +
-    'processes the inline caches of Node\'s own process.nextTick (its tick objects, nine per request) turn megamorphic in the first ' +
-    'seconds, which costs 3 to 5 µs per request for the rest of the process\'s life; which process it hits is decided by its ' +
-    'startup, not by the code of its requests. Both are why rounds are interleaved and reported one by one, and why a run on a ' +
-    'busy machine says little below ±0.05.',
+    'Hence the "new space" column: rounds that started in different sizes compare the heap, not the code. The other effect: the ' +
+    'inline caches of Node\'s own process.nextTick (its tick objects, nine per request) turn megamorphic during startup, which ' +
+    'costs 3 to 5 µs per request for the rest of the process\'s life. It happens whenever Fastify\'s ready() runs avvio\'s hook ' +
+    'runner, that is in any app with a child scope or an onReady hook (and it was seen in a few other processes); only an app ' +
+    'with neither keeps them monomorphic. Real applications have child scopes, and the plugin has an onReady hook (it releases ' +
+    'the Public Suffix List), so every contender\'s app here registers one encapsulated plugin: without it, bare Fastify and the ' +
+    'floor would be measured in a state no real application is in. Both effects are why rounds are interleaved and reported one ' +
+    'by one, and why a run on a busy machine says little below ±0.05.',
   '- Options: `npm run bench -- --rounds 5 --duration 3 --warmup 2 --connections 100 --pipelining 10 --scenarios simple,list-hit ' +
     '--plugin source|dist --no-micro`, or the environment variables BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, ' +
     'BENCH_PIPELINING, BENCH_SCENARIOS, BENCH_PLUGIN, BENCH_MICRO_ITERATIONS. `npm run bench:micro` runs the micro-benchmark alone.',
