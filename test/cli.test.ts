@@ -21,6 +21,21 @@ import { makeTestCertificate } from './certificate.ts'
 
 const PAGE = 'http://localhost:3000'
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+interface BinResult { status: number | null, stdout: string, stderr: string }
+
+/** Runs the package's bin in a checkout, as a user does, and collects what it printed. */
+function runBin (args: string[], env: NodeJS.ProcessEnv): Promise<BinResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}bin/fastify-cors-policy.js`, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.stderr.on('data', (chunk) => { stderr += chunk })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
 const api = await startMistakesApi(PAGE)
 t.teardown(() => api.close())
 
@@ -310,15 +325,7 @@ t.test('every refusal in words: corsCheck\'s sentence, the consoles of Chromium 
 
 t.test('the real command, as a user runs it: the bin in a checkout runs the sources', async (t) => {
   const env = { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
-  const bin = (args: string[]): Promise<{ status: number | null, stdout: string, stderr: string }> => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${root}bin/fastify-cors-policy.js`, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => { stdout += chunk })
-    child.stderr.on('data', (chunk) => { stderr += chunk })
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
+  const bin = (args: string[]): Promise<BinResult> => runBin(args, env)
   const [blocked, allowed, usage] = await Promise.all([
     bin(['check', `${api.origin}/trailing-slash`, '--origin', PAGE, '--json']),
     bin(['check', `${api.origin}/ok`, '--origin', PAGE]),
@@ -466,15 +473,7 @@ t.test('over HTTPS, the bin trusts a certificate through NODE_EXTRA_CA_CERTS, as
   t.teardown(() => rmSync(folder, { recursive: true, force: true }))
   writeFileSync(join(folder, 'ca.pem'), certificate.cert)
   const url = `https://localhost:${(server.address() as AddressInfo).port}/login`
-  const bin = (env: NodeJS.ProcessEnv): Promise<{ status: number | null, stdout: string, stderr: string }> => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${root}bin/fastify-cors-policy.js`, 'check', url, '--origin', page, '--credentials', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => { stdout += chunk })
-    child.stderr.on('data', (chunk) => { stderr += chunk })
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
+  const bin = (env: NodeJS.ProcessEnv): Promise<BinResult> => runBin(['check', url, '--origin', page, '--credentials', '--json'], env)
   const { NODE_EXTRA_CA_CERTS: _unset, ...rest } = process.env
   const [trusted, untrusted] = await Promise.all([
     bin({ ...rest, _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_EXTRA_CA_CERTS: join(folder, 'ca.pem') }),
