@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from '../policy/compile.ts'
 import { MAX_ACRH_LENGTH, MAX_ACRH_NAMES, isToken } from '../policy/headers.ts'
-import { VARY_ACTUAL, VARY_ORIGIN_PREFLIGHT, VARY_PUBLIC_PREFLIGHT } from '../policy/vary.ts'
+import { VARY_ACTUAL, VARY_ORIGIN_PREFLIGHT, VARY_PUBLIC_PREFLIGHT, type VaryTokens } from '../policy/vary.ts'
 import { makeDecision, type CorsRefusalReason, type Decision } from './decision.ts'
 
 // Browsers send the same few Access-Control-Request-Headers values again and again: the decisions on
@@ -25,6 +25,8 @@ export class Decider {
   /** A preflight without `Access-Control-Request-Headers`, once method and origin pass. */
   readonly preflightAllowed: Decision
   readonly #repeatedRequestHeaders: Decision
+  /** Rule 10: a public policy's preflights do not depend on the origin, so they say no Vary: Origin. */
+  readonly #preflightVary: VaryTokens
   readonly #requestHeaders = new Map<string, Decision>()
 
   constructor (policy: CompiledPolicy) {
@@ -39,11 +41,11 @@ export class Decider {
     this.actualMalformed = makeDecision({ reason: 'malformed_request', detail: 'the Origin header is repeated', vary })
     this.actualMethodRefused = makeDecision({ reason: 'method_not_allowed', vary })
     this.actualOriginRefused = makeDecision({ reason: 'origin_not_allowed', vary })
-    const preflightVary = policy.isPublic ? VARY_PUBLIC_PREFLIGHT : VARY_ORIGIN_PREFLIGHT
+    this.#preflightVary = policy.isPublic ? VARY_PUBLIC_PREFLIGHT : VARY_ORIGIN_PREFLIGHT
     this.preflightMethodRefused = this.#refusePreflight('method_not_allowed', null, null)
     this.preflightOriginRefused = this.#refusePreflight('origin_not_allowed', null, null)
     this.preflightAllowed = makeDecision({
-      preflight: true, allowed: true, confirm, allowOrigin, allowCredentials, maxAge: policy.maxAge, vary: preflightVary,
+      preflight: true, allowed: true, confirm, allowOrigin, allowCredentials, maxAge: policy.maxAge, vary: this.#preflightVary,
     })
     this.#repeatedRequestHeaders = this.#refusePreflight('malformed_request', 'the Access-Control-Request-Headers header is repeated', null)
   }
@@ -114,7 +116,7 @@ export class Decider {
   }
 
   #refusePreflight (reason: CorsRefusalReason, detail: string | null, header: string | null): Decision {
-    return makeDecision({ preflight: true, reason, detail, header, vary: this.policy.isPublic ? VARY_PUBLIC_PREFLIGHT : VARY_ORIGIN_PREFLIGHT })
+    return makeDecision({ preflight: true, reason, detail, header, vary: this.#preflightVary })
   }
 }
 

@@ -2,10 +2,9 @@ import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify'
 import { decideActual } from '../decision/actual.ts'
 import type { Decider } from '../decision/decider.ts'
 import type { Decision } from '../decision/decision.ts'
-import { decisionChannel } from '../observation/events.ts'
 import type { SlotWatch } from '../observation/report-only.ts'
 import { sendActual } from './enforce.ts'
-import { observe } from './observe.ts'
+import { isObserved, observe } from './observe.ts'
 import { askOriginFunction } from './origin-function.ts'
 import type { CorsRoute } from './registry.ts'
 import type { PolicySlot } from './slot.ts'
@@ -51,7 +50,7 @@ const corsActual = function corsActual (this: ActualRoute, request, reply, paylo
 function finish (decision: Decision, route: CorsRoute, watch: SlotWatch | null, request: FastifyRequest, reply: FastifyReply, origin: unknown): void {
   sendActual(reply, decision, origin)
   // Rule 3: without Origin, no CORS request: nothing to log, count or publish.
-  if (origin !== undefined && (!decision.allowed || watch !== null || decisionChannel.hasSubscribers)) {
+  if (origin !== undefined && isObserved(decision, watch)) {
     observe(request, route, watch, origin, request.method, decision)
   }
 }

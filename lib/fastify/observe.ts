@@ -14,7 +14,7 @@ import { askOriginFunction } from './origin-function.ts'
  * same request (made by the same functions) and the census. `method` is the request's, or the
  * preflight's Access-Control-Request-Method; `hint` ends a refusal's log sentence.
  *
- * Callers skip the call when nothing would be done: an allowed request with no watch and no subscriber.
+ * Callers ask isObserved first, so that an allowed request with no watch and no subscriber makes no call.
  */
 export function observe (
   request: FastifyRequest, route: ObservedRoute | null, watch: SlotWatch | null, origin: unknown, method: string, enforced: Decision, hint?: string
@@ -33,4 +33,9 @@ export function observe (
   const allowed = askOriginFunction(candidate.policy, origin as string, request, governing)
   if (typeof allowed === 'boolean') return compareDecisions(request, governing, watch, origin, enforced, candidate.afterOriginFunction(judged, allowed))
   allowed.then((yes) => { compareDecisions(request, governing, watch, origin, enforced, candidate.afterOriginFunction(judged, yes)) })
+}
+
+/** Whether observe has anything to do with a decision: a refusal to log, a watch, or a subscriber. */
+export function isObserved (decision: Decision, watch: SlotWatch | null): boolean {
+  return !decision.allowed || watch !== null || decisionChannel.hasSubscribers
 }

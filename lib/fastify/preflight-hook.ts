@@ -3,11 +3,10 @@ import type { Decider } from '../decision/decider.ts'
 import type { Decision } from '../decision/decision.ts'
 import { PREFLIGHT_MALFORMED, PREFLIGHT_NO_ROUTE, PREFLIGHT_NOT_CORS_ENABLED, decidePreflight, isWellFormedPreflight } from '../decision/preflight.ts'
 import { ACRH } from '../policy/headers.ts'
-import { decisionChannel } from '../observation/events.ts'
 import { logsRefusals } from '../observation/log.ts'
 import type { SlotWatch } from '../observation/report-only.ts'
 import { sendPreflight } from './enforce.ts'
-import { observe } from './observe.ts'
+import { isObserved, observe } from './observe.ts'
 import { askOriginFunction } from './origin-function.ts'
 import type { CorsRegistry, CorsRoute } from './registry.ts'
 
@@ -61,7 +60,7 @@ function finish (
   decision: Decision, target: CorsRoute | null, watch: SlotWatch | null,
   request: FastifyRequest, reply: FastifyReply, origin: string, method: string, hint?: string
 ): void {
-  if (!decision.allowed || watch !== null || decisionChannel.hasSubscribers) {
+  if (isObserved(decision, watch)) {
     observe(request, target, watch, request.headers.origin, method, decision, hint)
   }
   sendPreflight(reply, decision, origin, method)
