@@ -12,7 +12,7 @@ import type { PolicySync, StoreRow } from './sync.ts'
 // they use whatever policies were last applied.
 
 /** The longest wait between two attempts to reconnect. */
-export const MAX_BACKOFF = 1000
+const MAX_BACKOFF = 1000
 const FIRST_BACKOFF = 100
 
 export type ClientClass = new (config: ClientConfig) => PgClient
@@ -45,6 +45,8 @@ export class StoreListener {
   readonly #sync: PolicySync
   readonly #log: FastifyBaseLogger
   readonly #table: string
+  /** The read of every row; a read of some adds a WHERE. */
+  readonly #select: string
   #session: Session | null = null
   #retry: NodeJS.Timeout | null = null
   #closed = false
@@ -56,6 +58,7 @@ export class StoreListener {
     this.#sync = sync
     this.#log = log
     this.#table = quoteIdentifier(settings.table)
+    this.#select = `SELECT name, policy, candidate FROM ${this.#table}`
   }
 
   /**
@@ -125,8 +128,7 @@ export class StoreListener {
       // LISTEN first: whatever is committed after the rows are read is then notified.
       await this.#query(session, `LISTEN ${this.#table}`)
       await this.#checkTable(session)
-      const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table}`)
-      this.#sync.all(rows)
+      await this.#readAll(session)
     } catch (err) {
       const failure = session.failure ?? err
       this.#end(session, failure as Error)
@@ -184,6 +186,11 @@ export class StoreListener {
     if (session.ready) this.#drain(session)
   }
 
+  /** Reads every row and makes the policies follow them. */
+  async #readAll (session: Session): Promise<void> {
+    this.#sync.all(await this.#query(session, this.#select))
+  }
+
   /** Reads again what notifications named, until nothing is left: one read at a time, as many names as came. */
   async #drain (session: Session): Promise<void> {
     if (session.draining) return
@@ -194,12 +201,11 @@ export class StoreListener {
         if (session.full) {
           session.full = false
           session.dirty.clear()
-          const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table}`)
-          this.#sync.all(rows)
+          await this.#readAll(session)
         } else {
           const names = [...session.dirty]
           session.dirty.clear()
-          const rows = await this.#query(session, `SELECT name, policy, candidate FROM ${this.#table} WHERE name = ANY($1::text[])`, [names])
+          const rows = await this.#query(session, `${this.#select} WHERE name = ANY($1::text[])`, [names])
           this.#sync.some(names, rows)
         }
       }

@@ -45,7 +45,7 @@ export interface PostgresSettings {
 
 const WHERE = 'fastify-cors-policy/postgres options'
 const KEYS = ['connectionString', 'ssl', 'table', 'fields', 'required', 'connectTimeout', 'healthInterval', 'queryTimeout']
-export const DEFAULT_CONNECT_TIMEOUT = 5000
+const DEFAULT_CONNECT_TIMEOUT = 5000
 
 /** Checks the options; every problem is reported in one `CorsPolicyError`, which never repeats the connection string. */
 export function readPostgresOptions (options: unknown, pluginTimeout: number): PostgresSettings {

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
-import { CorsPolicySchema, type CorsPolicy, type CorsPolicyJson, type CorsPolicyProblem } from 'fastify-cors-policy'
+import { type CorsPolicy, type CorsPolicyJson, type CorsPolicyProblem } from 'fastify-cors-policy'
 import { describe } from '../policy/errors.ts'
-import { checkPolicy } from '../policy/policy.ts'
+import { POLICY_FIELDS, checkPolicy } from '../policy/policy.ts'
 import { DEFAULT_TABLE } from './sql.ts'
 
 // What a row may change, and the check of a row: the listener and the writers' check share it.
@@ -10,9 +10,7 @@ import { DEFAULT_TABLE } from './sql.ts'
 export type CorsPolicyField = keyof CorsPolicyJson
 
 /** The fields a row may change when the `fields` option is left out. */
-export const DEFAULT_FIELDS: readonly CorsPolicyField[] = Object.freeze(['origins'])
-
-const POLICY_FIELDS = Object.keys(CorsPolicySchema.properties) as CorsPolicyField[]
+const DEFAULT_FIELDS: readonly CorsPolicyField[] = Object.freeze(['origins'])
 
 /** A row of the store, as a writer is about to write it. */
 export interface CorsPolicyRow {
@@ -50,7 +48,7 @@ export function readFields (value: unknown, where: string, problems: CorsPolicyP
   }
   const fields = new Set<CorsPolicyField>()
   value.forEach((field: unknown, index) => {
-    if (typeof field === 'string' && (POLICY_FIELDS as string[]).includes(field)) fields.add(field as CorsPolicyField)
+    if (typeof field === 'string' && POLICY_FIELDS.includes(field)) fields.add(field as CorsPolicyField)
     else problems.push({ where, path: `/fields/${index}`, message: `is ${describe(field)}, not a policy field; the fields are ${POLICY_FIELDS.join(', ')}` })
   })
   return fields
@@ -71,7 +69,7 @@ export function rowPolicy (
     const code = declared as unknown as Record<string, unknown>
     const allowed = [...fields].join(', ')
     for (const key of Object.keys(row)) {
-      if (fields.has(key as CorsPolicyField) || !(POLICY_FIELDS as string[]).includes(key) || sameValue(row[key], code[key])) continue
+      if (fields.has(key as CorsPolicyField) || !POLICY_FIELDS.includes(key) || sameValue(row[key], code[key])) continue
       const inCode = Object.hasOwn(code, key) ? `has ${show(code[key])}` : 'leaves it out'
       problems.push({
         where,

@@ -52,7 +52,8 @@ export interface NormalizedPolicy {
   readonly originTimeout?: number
 }
 
-const FIELDS = Object.keys(CorsPolicySchema.properties)
+/** The fields of a policy, as the schema lists them. */
+export const POLICY_FIELDS: readonly string[] = Object.keys(CorsPolicySchema.properties)
 // Option names of @fastify/cors that are no policy field here: an unknown field among them names the converters.
 const FASTIFY_CORS_OPTIONS = new Set(['origin', 'allowedHeaders', 'exposedHeaders', 'preflight', 'preflightContinue', 'strictPreflight',
   'optionsSuccessStatus', 'hideOptionsRoute', 'hook', 'delegator', 'cacheControl', 'logLevel'])
@@ -151,13 +152,13 @@ function shapeMessage (kinds: typeof ValueErrorType, type: ValueErrorType, path:
     return "is required; list the origins allowed to read responses, e.g. origins: ['https://app.example.com'], or origins: '*' for a public API"
   }
   if (type === kinds.ObjectAdditionalProperties) {
-    const close = FIELDS.find((f) => f.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
+    const close = POLICY_FIELDS.find((f) => f.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
     const fix = close === undefined ? 'remove it' : `did you mean "${close}"?`
     if (FASTIFY_CORS_OPTIONS.has(field)) {
       return `is not a policy field but an @fastify/cors option; ${fix}${close === undefined ? '.' : ''} To convert @fastify/cors options: ` +
-        `fromFastifyCorsRoute(options) for a route's config.cors, fromFastifyCors(options) for the plugin (the fields are ${FIELDS.join(', ')})`
+        `fromFastifyCorsRoute(options) for a route's config.cors, fromFastifyCors(options) for the plugin (the fields are ${POLICY_FIELDS.join(', ')})`
     }
-    return `is not a policy field; ${fix} (the fields are ${FIELDS.join(', ')})`
+    return `is not a policy field; ${fix} (the fields are ${POLICY_FIELDS.join(', ')})`
   }
   switch (field) {
     case 'credentials':

@@ -89,14 +89,14 @@ export interface PlayResult<R> {
 }
 
 /** Repeated headers joined with `, `, as a browser's Headers shows them. */
-export function joinedHeaders (response: WireResponse): Record<string, string> {
+function joinedHeaders (response: WireResponse): Record<string, string> {
   const out: Record<string, string> = {}
   for (const name of Object.keys(response.headers)) out[name] = headerValue(response, name)!
   return out
 }
 
 /** The Set-Cookie lines of an answer. */
-export function setCookieLines (response: WireResponse): string[] {
+function setCookieLines (response: WireResponse): string[] {
   const value = response.headers['set-cookie']
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }
